@@ -1,0 +1,35 @@
+# zoho_crm provisioning. The two commands: `make demo` and `make test`.
+SHELL := /bin/bash
+.SHELLFLAGS := -eu -o pipefail -c
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+SITE_PACKAGES = $(shell $(BIN)/python -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])')
+
+.PHONY: demo test lint pytest sanity molecule bench constraints clean
+
+# The venv is rebuilt whenever a requirements or constraints file changes.
+$(VENV)/.installed: requirements.txt requirements-dev.txt constraints.txt
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --disable-pip-version-check -r requirements-dev.txt -c constraints.txt
+	# `python -m zoho_sandbox` works from anywhere in the venv.
+	echo "$(CURDIR)/sandbox" > "$(SITE_PACKAGES)/zoho-sandbox.pth"
+	touch $@
+
+venv: $(VENV)/.installed
+
+test: $(VENV)/.installed lint pytest
+
+lint: $(VENV)/.installed
+	$(BIN)/yamllint --strict .
+	$(BIN)/ansible-lint --offline
+
+pytest: $(VENV)/.installed
+	$(BIN)/pytest
+
+constraints: $(VENV)/.installed
+	{ echo "# Every transitive dependency, pinned (pip freeze of a venv built from requirements-dev.txt)."; \
+	  echo "# Regenerate: make constraints"; $(BIN)/pip freeze --exclude-editable; } > constraints.txt
+
+clean:
+	rm -rf $(VENV) .ansible .pytest_cache tests/output demo
