@@ -1,0 +1,1 @@
+../../../../module_utils/zoho_crm_oauth.py
