@@ -1,0 +1,163 @@
+"""The token file: atomic replacement, modes, owners, validation and the lock."""
+
+import json
+import multiprocessing
+import os
+import shutil
+import stat
+import tempfile
+
+import pytest
+
+import zoho_crm_oauth as oauth
+
+RECORD = {"access_token": "1000.access.token", "refresh_token": "1000.refresh.token",
+          "api_domain": "https://www.zohoapis.com", "expires_in": 3600, "token_type": "Bearer",
+          "scope": "ZohoCRM.modules.deals.READ", "expires_at": "2026-01-01T00:00:00Z"}
+
+
+@pytest.fixture
+def token_file(tmp_path):
+    directory = tmp_path / "credentials"
+    directory.mkdir(mode=0o700)
+    return oauth.TokenFile(str(directory / oauth.TOKENS_FILENAME))
+
+
+def mode_of(path):
+    return stat.S_IMODE(os.stat(path).st_mode)
+
+
+def test_write_then_read_round_trips_in_the_guides_field_order(token_file):
+    with token_file.locked():
+        token_file.write(dict(reversed(list(RECORD.items()))))
+    assert token_file.read() == RECORD
+    with open(token_file.path) as handle:
+        assert list(json.load(handle))[:6] == list(oauth.GUIDE_TOKEN_FIELDS)
+
+
+def test_new_file_is_0600_even_under_a_permissive_umask(token_file):
+    old = os.umask(0o000)
+    try:
+        with token_file.locked():
+            token_file.write(RECORD)
+    finally:
+        os.umask(old)
+    assert mode_of(token_file.path) == 0o600
+    assert mode_of(token_file.lock_path) == 0o600
+
+
+def test_replacing_a_loosened_file_leaves_0600(token_file):
+    token_file.write(RECORD)
+    os.chmod(token_file.path, 0o644)
+    token_file.write(dict(RECORD, access_token="1000.new.token"))
+    assert mode_of(token_file.path) == 0o600
+    assert token_file.read()["access_token"] == "1000.new.token"
+
+
+def test_write_leaves_no_temporary_file_behind(token_file):
+    token_file.write(RECORD)
+    assert os.listdir(os.path.dirname(token_file.path)) == [oauth.TOKENS_FILENAME]
+
+
+def test_failed_write_keeps_the_old_file_and_cleans_up(token_file):
+    token_file.write(RECORD)
+    before = open(token_file.path, "rb").read()
+    with pytest.raises(TypeError):
+        token_file.write(dict(RECORD, access_token=object()))
+    assert open(token_file.path, "rb").read() == before
+    assert os.listdir(os.path.dirname(token_file.path)) == [oauth.TOKENS_FILENAME]
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="changing owners needs root")
+def test_files_written_as_root_belong_to_the_directory_owner(token_file):
+    directory = os.path.dirname(token_file.path)
+    os.chown(directory, 1234, 1234)
+    with token_file.locked():
+        token_file.write(RECORD)
+    for path in (token_file.path, token_file.lock_path):
+        assert (os.stat(path).st_uid, os.stat(path).st_gid) == (1234, 1234)
+
+
+def test_missing_file_reads_as_none(token_file):
+    assert token_file.read() is None
+    assert not token_file.exists()
+
+
+@pytest.mark.parametrize("content, fragment", [
+    ("{broken", "not a JSON object"),
+    ('{"access_token": "a"}', "lacks refresh_token, api_domain"),
+])
+def test_damaged_file_is_reported_without_its_content(token_file, content, fragment):
+    with open(token_file.path, "w") as handle:
+        handle.write(content)
+    with pytest.raises(oauth.TokenFileError) as caught:
+        token_file.read()
+    assert fragment in str(caught.value)
+    assert "Fix:" in str(caught.value)
+    assert '"a"' not in str(caught.value)
+
+
+def _read_as_nobody(path, queue):
+    if os.geteuid() == 0:
+        os.setgid(65534)
+        os.setuid(65534)  # root reads any file: drop to nobody to see what the agent's user would
+    try:
+        oauth.TokenFile(path).read()
+        queue.put("read")
+    except oauth.TokenFileError as exc:
+        queue.put(str(exc))
+
+
+def test_unreadable_file_names_the_fix():
+    directory = tempfile.mkdtemp(prefix="zoho-unreadable-")
+    try:
+        os.chmod(directory, 0o755)
+        token_file = oauth.TokenFile(os.path.join(directory, oauth.TOKENS_FILENAME))
+        token_file.write(RECORD)
+        os.chmod(token_file.path, 0)
+        queue = multiprocessing.Queue()
+        reader = multiprocessing.Process(target=_read_as_nobody, args=(token_file.path, queue))
+        reader.start()
+        reader.join(10)
+        message = queue.get(timeout=5)
+    finally:
+        shutil.rmtree(directory)
+    assert "Cannot read the token file" in message
+    assert "owner and mode" in message
+
+
+def test_remove_deletes_file_and_lock(token_file):
+    with token_file.locked():
+        token_file.write(RECORD)
+    assert token_file.remove() is True
+    assert os.listdir(os.path.dirname(token_file.path)) == []
+    assert token_file.remove() is False
+
+
+def test_lock_without_credentials_directory_names_the_fix(tmp_path):
+    missing = oauth.TokenFile(str(tmp_path / "nowhere" / oauth.TOKENS_FILENAME))
+    with pytest.raises(oauth.TokenFileError, match="does not exist"):
+        with missing.locked():
+            pass
+
+
+def _hold_lock(path, ready, release):
+    with oauth.TokenFile(path).locked():
+        ready.set()
+        release.wait(10)
+
+
+def test_lock_is_exclusive_across_processes_and_times_out(token_file):
+    ready, release = multiprocessing.Event(), multiprocessing.Event()
+    holder = multiprocessing.Process(target=_hold_lock, args=(token_file.path, ready, release))
+    holder.start()
+    try:
+        assert ready.wait(10)
+        with pytest.raises(oauth.TokenFileError, match="Another process has held"):
+            with token_file.locked(timeout=0.3):
+                pass
+    finally:
+        release.set()
+        holder.join(10)
+    with token_file.locked(timeout=5):
+        pass  # free again once the holder is gone
