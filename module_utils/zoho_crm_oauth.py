@@ -28,8 +28,10 @@ import os
 import re
 import secrets
 import ssl
+import sys
 import tempfile
 import time
+import traceback
 from collections import namedtuple
 from urllib.error import HTTPError, URLError
 from urllib.parse import parse_qs, quote, urlencode, urlsplit
@@ -292,6 +294,54 @@ def api_error(status, body, method, path, granted_scopes=None):
     return ApiError("Zoho CRM refused %s (HTTP %s %s: %s%s)." % (
         where, status, code, message or "no message", "; " + detail if detail else ""),
         code=code, status=status, details=details)
+
+
+# Exit statuses of the tools in workspace/tools, so that cron, Ansible and agents can act on the kind
+# of failure without parsing text. argparse itself exits with 2 on a bad command line.
+EXIT_OK = 0
+EXIT_FAILED = 1
+EXIT_CONFIG = 3
+EXIT_REAUTHORIZE = 4
+EXIT_RETRY_LATER = 5
+
+
+def exit_status(error):
+    """The exit status for a ZohoError: retry later, authorize again, fix the files, or other."""
+    if error.retryable or isinstance(error, TokenThrottledError):
+        return EXIT_RETRY_LATER
+    if isinstance(error, (InvalidCodeError, AuthorizationError, InvalidTokenError, ScopeMismatchError)):
+        return EXIT_REAUTHORIZE
+    if isinstance(error, (ConfigError, TokenFileError, InvalidClientError, InvalidClientSecretError,
+                          InvalidRedirectUriError)):
+        return EXIT_CONFIG
+    return EXIT_FAILED
+
+
+def run_tool(main, argv=None):
+    """Run a tool's main(argv), which returns an exit status. Failures become one line on stderr
+    and an exit status, never a traceback: a traceback's messages could quote a secret."""
+    for stream in (sys.stdout, sys.stderr):
+        # The guide's check marks must not crash a tool whose terminal or log is not UTF-8.
+        reconfigure = getattr(stream, "reconfigure", None)
+        if reconfigure is not None:
+            reconfigure(errors="backslashreplace")
+    try:
+        return main(argv)
+    except ZohoError as exc:
+        print("Error: %s" % exc, file=sys.stderr)
+        return exit_status(exc)
+    except KeyboardInterrupt:
+        print("Interrupted.", file=sys.stderr)
+        return 130
+    except OSError as exc:
+        print("Error: %s. Fix: check the owner, mode and free space of the credentials directory." % exc,
+              file=sys.stderr)
+        return EXIT_CONFIG
+    except Exception as exc:  # the last resort that keeps tracebacks away from users and logs
+        frame = traceback.extract_tb(exc.__traceback__)[-1]
+        print("Error: unexpected %s at %s:%d. Fix: report it with the command that was run." % (
+            type(exc).__name__, os.path.basename(frame.filename), frame.lineno), file=sys.stderr)
+        return EXIT_FAILED
 
 
 # --------------------------------------------------------------------------------------------
