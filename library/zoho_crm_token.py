@@ -48,8 +48,9 @@ options:
     type: str
   reauthorize:
     description:
-      - With O(code), replace existing tokens by those of the new code, then revoke the old refresh
-        token so it does not keep occupying one of Zoho's 20 slots.
+      - With O(code), replace existing tokens by those of the new code. The new access token must
+        first read the CRM; then the file is replaced and the old refresh token revoked, so it does
+        not keep occupying one of Zoho's 20 slots.
       - Re-running with the same code is C(ok).
     type: bool
     default: false
@@ -183,6 +184,10 @@ authorization_url:
   description: The URL to open, approve, and take the code (or the whole redirect URL) from.
   returned: when authorization_required
   type: str
+msg:
+  description: Why the module failed, with the fix. Never holds a secret.
+  returned: failure only
+  type: str
 """
 
 import hashlib
@@ -203,6 +208,7 @@ from ansible.module_utils.zoho_crm_oauth import (
     needs_refresh,
     parse_authorization_response,
     parse_scopes,
+    probe_api,
     redacted,
     refresh_token_file,
     revoke_refresh_token,
@@ -222,9 +228,19 @@ class ZohoTokenModule:
         self.token_file = TokenFile(self.params["token_path"])
         self.result = dict(changed=False, token_path=self.token_file.path, exchanged=False, refreshed=False,
                            revoked=False, authorization_required=False)
-        self.client = ClientConfig.load(self.params["client_secret_path"])
-        self._hide(self.client.client_secret)
-        self.scopes = parse_scopes(self.params["scopes"] or self.client.scopes)
+        self._client = None
+
+    @property
+    def client(self):
+        # Loaded on first use: revoking needs no client, and must work after its file is gone.
+        if self._client is None:
+            self._client = ClientConfig.load(self.params["client_secret_path"])
+            self._hide(self._client.client_secret)
+        return self._client
+
+    @property
+    def scopes(self):
+        return parse_scopes(self.params["scopes"] or self.client.scopes)
 
     def _hide(self, *secrets):
         """Ansible masks these values wherever they could still surface."""
@@ -263,6 +279,23 @@ class ZohoTokenModule:
         if missing:
             return "they lack the scopes %s" % ", ".join(missing)
         return None
+
+    @property
+    def _http(self):
+        return dict(timeout=self.params["timeout"], validate_certs=self.params["validate_certs"])
+
+    def _accounts_server(self, record):
+        # Files written by the manual guide's script do not say where they came from.
+        return record.get("accounts_server") or self.client.accounts_server
+
+    def _prove(self, record):
+        """Before replacing working tokens, read the CRM with the new ones; if that fails, revoke
+        the new refresh token (it would otherwise occupy one of Zoho's 20 slots) and stop."""
+        try:
+            probe_api(record, **self._http)
+        except ZohoError:
+            revoke_refresh_token(self._accounts_server(record), record["refresh_token"], **self._http)
+            raise
 
     def _report(self, record):
         if record:
@@ -310,15 +343,15 @@ class ZohoTokenModule:
         if self.module.check_mode:
             return before
         with self.token_file.locked():
-            after = exchange_code(self.client, authorization, timeout=self.params["timeout"],
-                                  validate_certs=self.params["validate_certs"])
+            after = exchange_code(self.client, authorization, **self._http)
             self._hide(after["access_token"], after["refresh_token"])
+            if before:
+                self._prove(after)
             self.token_file.write(after)
         if before and before["refresh_token"] != after["refresh_token"]:
             # Only once the new tokens are safely on disk: free the old token's slot at Zoho.
-            self.result["revoked"] = revoke_refresh_token(
-                before.get("accounts_server") or self.client.accounts_server, before["refresh_token"],
-                timeout=self.params["timeout"], validate_certs=self.params["validate_certs"])
+            self.result["revoked"] = revoke_refresh_token(self._accounts_server(before), before["refresh_token"],
+                                                          **self._http)
         mismatch = self._mismatch(after)
         if mismatch:
             self._require_authorization("The code was exchanged, but the new tokens cannot be used: %s. Generate a "
@@ -335,8 +368,7 @@ class ZohoTokenModule:
         if self.module.check_mode:
             return before
         after, refreshed = refresh_token_file(self.token_file, self.client, min_ttl=self.params["min_ttl"],
-                                              force=self.params["force"], timeout=self.params["timeout"],
-                                              validate_certs=self.params["validate_certs"])
+                                              force=self.params["force"], **self._http)
         self._hide(after["access_token"])
         # Another process may have refreshed between our read and the lock: that is fine, and no change of ours.
         self.result.update(changed=refreshed, refreshed=refreshed)
@@ -351,9 +383,8 @@ class ZohoTokenModule:
         with self.token_file.locked():
             current = self._read()
             if current:
-                self.result["revoked"] = revoke_refresh_token(
-                    current.get("accounts_server") or self.client.accounts_server, current["refresh_token"],
-                    timeout=self.params["timeout"], validate_certs=self.params["validate_certs"])
+                self.result["revoked"] = revoke_refresh_token(self._accounts_server(current), current["refresh_token"],
+                                                              **self._http)
                 if not self.result["revoked"]:
                     self.module.warn("Zoho no longer knew the refresh token (already revoked); the file was removed.")
             self.token_file.remove()
@@ -368,7 +399,7 @@ class ZohoTokenModule:
             self._report(self._read())
             self.module.fail_json(msg=str(exc), **self.result)
         if self.module.check_mode and self.result["changed"]:
-            after_view = _predicted(before, state, self.scopes)
+            after_view = {} if state == "revoked" else _predicted(before, state, self.scopes)
         else:
             after_view = redacted(after)
         diff = dict(before=redacted(before), after=after_view)
@@ -382,8 +413,6 @@ class ZohoTokenModule:
 
 def _predicted(before, state, scopes):
     """The redacted view check mode shows for the change it predicts."""
-    if state == "revoked":
-        return {}
     view = dict(redacted(before)) if before else {"scopes": list(scopes)}
     view.update(expires_at="(new)", access_token="(new)")
     if state == "present":

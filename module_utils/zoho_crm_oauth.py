@@ -54,6 +54,7 @@ DEFAULT_TIMEOUT = 30
 DEFAULT_MIN_TTL = 300
 LOCK_TIMEOUT = 60
 
+USER_AGENT = "zoho-crm-provisioning"
 TOKEN_PATH = "/oauth/v2/token"
 AUTH_PATH = "/oauth/v2/auth"
 
@@ -581,34 +582,60 @@ def _ssl_context(validate_certs):
     return context
 
 
-def post_form(url, fields, timeout=DEFAULT_TIMEOUT, validate_certs=True):
-    """POST fields as an urlencoded body (never the query string: it ends up in server logs) and
-    return (status, decoded JSON or None)."""
-    request = Request(url, data=urlencode(fields).encode("ascii"), method="POST", headers={
-        "Content-Type": "application/x-www-form-urlencoded",
-        "Accept": "application/json",
-        "User-Agent": "zoho-crm-provisioning",
-    })
-    host = urlsplit(url).netloc
+def _send(request, timeout, validate_certs):
+    """(status, body bytes) of one HTTP exchange; TransportError when there is none."""
     try:
         response = urlopen(request, timeout=timeout, context=_ssl_context(validate_certs))
-        status, raw = response.status, response.read()
+        return response.status, response.read()
     except HTTPError as exc:
-        status, raw = exc.code, exc.read()
+        return exc.code, exc.read()
     except (URLError, OSError, ValueError) as exc:
         reason = getattr(exc, "reason", None) or exc
-        raise TransportError("Cannot reach %s (%s). Fix: check the VPS's network and DNS, and the accounts "
-                             "server URL." % (host, str(reason)[:120]))
+        raise TransportError("Cannot reach %s (%s). Fix: check the network and DNS, and the server URL."
+                             % (urlsplit(request.full_url).netloc, str(reason)[:120]))
+
+
+def _json_object(raw):
     try:
         body = json.loads(raw.decode("utf-8")) if raw else None
     except ValueError:
-        body = None
-    if body is not None and not isinstance(body, dict):
-        body = None
+        return None
+    return body if isinstance(body, dict) else None
+
+
+def post_form(url, fields, timeout=DEFAULT_TIMEOUT, validate_certs=True):
+    """POST fields as an urlencoded body (never the query string: it ends up in server logs) and
+    return (status, decoded JSON object or None)."""
+    request = Request(url, data=urlencode(fields).encode("ascii"), method="POST", headers={
+        "Content-Type": "application/x-www-form-urlencoded",
+        "Accept": "application/json",
+        "User-Agent": USER_AGENT,
+    })
+    status, raw = _send(request, timeout, validate_certs)
+    body = _json_object(raw)
     if body is None and status != 200:
         raise TransportError("%s answered HTTP %s without JSON. Fix: retry later; check the accounts server URL."
-                             % (host, status))
+                             % (urlsplit(url).netloc, status))
     return status, body
+
+
+def probe_api(record, timeout=DEFAULT_TIMEOUT, validate_certs=True):
+    """Read one record id with the record's access token, from the first module its scopes allow:
+    proof that new tokens work before they replace old ones. Raises the CRM's typed error."""
+    granted = parse_scopes(record.get("scope") or "")
+    modules = [scope.split(".")[2] for scope in granted
+               if re.match(r"(?i)^ZohoCRM\.modules\.[a-z_]+\.(READ|ALL)$", scope)]
+    if not modules:
+        return
+    path = "/crm/v8/%s?fields=id&per_page=1" % modules[0].title()
+    request = Request(record["api_domain"].rstrip("/") + path, method="GET", headers={
+        "Authorization": "Zoho-oauthtoken " + record["access_token"],
+        "Accept": "application/json",
+        "User-Agent": USER_AGENT,
+    })
+    status, raw = _send(request, timeout, validate_certs)
+    if status not in (200, 204):
+        raise api_error(status, _json_object(raw), "GET", path, granted)
 
 
 def request_tokens(token_url, fields, grant, timeout=DEFAULT_TIMEOUT, validate_certs=True):
