@@ -661,7 +661,8 @@ def exchange_code(client, authorization, timeout=DEFAULT_TIMEOUT, validate_certs
     if not response.get("refresh_token"):
         raise AuthorizationError("Zoho issued no refresh token: the authorization lacked access_type=offline "
                                  "and prompt=consent. Fix: use the authorization URL this tool prints.")
-    return token_record(response, client, accounts_server, now=now, code=authorization.code)
+    return token_record(response, client, accounts_server, now=now, code=authorization.code,
+                        location=authorization.location)
 
 
 def refresh_access_token(client, record, timeout=DEFAULT_TIMEOUT, validate_certs=True, now=None):
@@ -705,8 +706,9 @@ def _expires_in_seconds(response):
     return int(response.get("expires_in") or 3600)
 
 
-def token_record(response, client, accounts_server, now=None, previous=None, code=None):
-    """The token file's content after an exchange or a refresh."""
+def token_record(response, client, accounts_server, now=None, previous=None, code=None, location=None):
+    """The token file's content after an exchange or a refresh. The data center comes from Zoho's
+    accounts server, else the redirect's location, else the client-secret file."""
     now = time.time() if now is None else now
     previous = previous or {}
     expires_in = _expires_in_seconds(response)
@@ -720,7 +722,8 @@ def token_record(response, client, accounts_server, now=None, previous=None, cod
         "scope": " ".join(parse_scopes(scope)),
         "expires_at": format_time(now + expires_in),
         "accounts_server": accounts_server,
-        "data_center": data_center_of(accounts_server) or previous.get("data_center") or client.data_center,
+        "data_center": (data_center_of(accounts_server) or location or previous.get("data_center")
+                        or client.data_center),
         "client_id": client.client_id,
         "code_sha256": code_digest(code) if code else previous.get("code_sha256"),
         "updated_at": format_time(now),
