@@ -20,7 +20,7 @@ description:
   - Never returns or prints a secret. Diffs show fingerprints, expiry, scopes and API domain only.
 version_added: "1.0.0"
 author:
-  - zoho_crm provisioning authors
+  - zoho_crm provisioning authors (!UNKNOWN)
 options:
   state:
     description:
@@ -91,9 +91,11 @@ extends_documentation_fragment:
   - ansible.builtin.files
 attributes:
   check_mode:
+    description: Can run in check_mode and return changed status prediction without modifying target.
     support: full
     details: Never calls Zoho (a grant code works only once); predicts the change instead.
   diff_mode:
+    description: Will return details on what has changed (or possibly needs changing in check_mode), when in diff mode.
     support: full
     details: Shows fingerprints, expiry, scopes and API domain, never a token.
 notes:

@@ -224,8 +224,8 @@ def token_error(body, grant, accounts_server):
 
 def scope_satisfied(required, granted):
     """True when a granted scope covers the required one (READ, ALL or a module wildcard)."""
-    service, _, rest = required.partition(".")
-    name, _, _ = rest.rpartition(".")
+    service, rest = required.split(".", 1)
+    name = rest.rsplit(".", 1)[0]
     candidates = {required.lower(), ("%s.%s.all" % (service, name)).lower()}
     if name.startswith("modules."):
         candidates.update({("%s.modules.all" % service).lower(), ("%s.modules.read" % service).lower()})
@@ -329,19 +329,19 @@ def run_tool(main, argv=None):
     try:
         return main(argv)
     except ZohoError as exc:
-        print("Error: %s" % exc, file=sys.stderr)
+        sys.stderr.write("Error: %s\n" % exc)
         return exit_status(exc)
     except KeyboardInterrupt:
-        print("Interrupted.", file=sys.stderr)
+        sys.stderr.write("Interrupted.\n")
         return 130
     except OSError as exc:
-        print("Error: %s. Fix: check the owner, mode and free space of the credentials directory." % exc,
-              file=sys.stderr)
+        sys.stderr.write("Error: %s. Fix: check the owner, mode and free space of the credentials directory.\n"
+                         % exc)
         return EXIT_CONFIG
     except Exception as exc:  # the last resort that keeps tracebacks away from users and logs
         frame = traceback.extract_tb(exc.__traceback__)[-1]
-        print("Error: unexpected %s at %s:%d. Fix: report it with the command that was run." % (
-            type(exc).__name__, os.path.basename(frame.filename), frame.lineno), file=sys.stderr)
+        sys.stderr.write("Error: unexpected %s at %s:%d. Fix: report it with the command that was run.\n" % (
+            type(exc).__name__, os.path.basename(frame.filename), frame.lineno))
         return EXIT_FAILED
 
 
@@ -682,9 +682,9 @@ def revoke_refresh_token(accounts_server, refresh_token, timeout=DEFAULT_TIMEOUT
         return True
     if status == 400:
         return False
+    host = urlsplit(accounts_server).netloc
     raise TransportError("%s answered the revoke with HTTP %s. Fix: retry later; if it persists, revoke the "
-                         "client under Connected Apps in Zoho Accounts." % (urlsplit(accounts_server).netloc,
-                                                                             status))
+                         "client under Connected Apps in Zoho Accounts." % (host, status))
 
 
 # --------------------------------------------------------------------------------------------
@@ -826,8 +826,8 @@ class TokenFile:
                         raise
                     if time.monotonic() >= deadline:
                         raise TokenFileError("Another process has held %s for %d s. Fix: look for a stuck "
-                                             "refresh (ps aux | grep zoho-crm) and retry." % (self.lock_path,
-                                                                                             timeout))
+                                             "refresh (ps aux | grep zoho-crm) and retry."
+                                             % (self.lock_path, timeout))
                     time.sleep(0.05)
             yield self
         finally:
