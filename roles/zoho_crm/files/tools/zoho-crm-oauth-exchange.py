@@ -1,0 +1,121 @@
+#!/usr/bin/env python3
+# -*- coding: utf-8 -*-
+# Copyright: the zoho_crm provisioning authors
+# MIT License (see LICENSE)
+"""Exchange a Zoho grant code for tokens and save them to zoho-crm-tokens.json.
+
+    cd <home>/workspace && python3 tools/zoho-crm-oauth-exchange.py -
+
+Pass "-" and paste the code (or the whole redirect URL) so it never shows in the process list.
+Standard library only.
+"""
+
+import argparse
+import os
+import sys
+
+import zoho_crm_oauth as oauth
+
+EPILOG = """\
+CODE_OR_REDIRECT_URL is the code from a Self Client or from the redirect's address bar
+(1000.xxxx.yyyy), or the whole redirect URL, whose accounts-server then picks the data center.
+Use "-" to read it from standard input.
+
+Existing tokens are kept: Zoho allows 20 refresh tokens per user and client and silently
+revokes the oldest for the 21st, so a new authorization is never made lightly. When the stored
+refresh token still works the exchange is refused unless --force; when it no longer works it is
+replaced. A replaced refresh token is revoked at Zoho after the new one is saved.
+
+exit status: 0 saved (or this very code was already exchanged), 1 refused or other failure,
+2 bad arguments, 3 configuration error (client-secret file, client ID, secret, redirect URI),
+4 the code or the authorization was rejected (get a new code), 5 transient (retry).
+"""
+
+
+def read_authorization_text(argument):
+    if argument != "-":
+        return argument
+    if sys.stdin.isatty():
+        print("Paste the code or the redirect URL, then press Enter:", file=sys.stderr)
+    return sys.stdin.readline()
+
+
+def describe_lifetime(seconds):
+    if seconds % 3600 == 0:
+        hours = seconds // 3600
+        return "%d hour%s" % (hours, "" if hours == 1 else "s")
+    return "%d minutes" % (seconds // 60)
+
+
+def stored_refresh_token_works(token_file, client):
+    """Whether the stored refresh token can still mint access tokens for this client. Checking
+    costs one mint, which is saved, so nothing is wasted."""
+    try:
+        oauth.refresh_token_file(token_file, client, force=True)
+    except oauth.TokenThrottledError:
+        return True  # Zoho knows the token; it only refuses to mint more right now
+    except (oauth.InvalidCodeError, oauth.InvalidClientError, oauth.InvalidClientSecretError):
+        return False
+    return True
+
+
+def readable_record(token_file):
+    """The stored record, or None when there is none or it is too damaged to hold a refresh token."""
+    try:
+        return token_file.read()
+    except oauth.TokenFileError:
+        return None
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(
+        prog="zoho-crm-oauth-exchange.py", description="Exchange a Zoho grant code for tokens.", epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("code", metavar="CODE_OR_REDIRECT_URL", help='grant code or redirect URL, or "-" for stdin')
+    parser.add_argument("--force", action="store_true",
+                        help="replace tokens whose refresh token still works (the old one is then revoked)")
+    args = parser.parse_args(argv)
+
+    directory = oauth.default_credentials_dir()
+    client = oauth.ClientConfig.load(os.path.join(directory, oauth.CLIENT_SECRET_FILENAME))
+    token_file = oauth.TokenFile(os.path.join(directory, oauth.TOKENS_FILENAME))
+    authorization = oauth.parse_authorization_response(read_authorization_text(args.code))
+
+    existing = readable_record(token_file)
+    if existing is None and token_file.exists():
+        print("Note: %s is damaged; it will be replaced." % token_file.path, file=sys.stderr)
+    if existing and existing.get("code_sha256") == oauth.code_digest(authorization.code):
+        print("✓ This code was already exchanged; the tokens in %s came from it." % token_file.path)
+        return oauth.EXIT_OK
+    if existing and not args.force and stored_refresh_token_works(token_file, client):
+        print("Error: %s already holds a working refresh token, so this code was not used. Authorizing again "
+              "burns one of Zoho's 20 refresh-token slots. Fix: nothing to do (check with python3 "
+              "tools/zoho-crm-test.py), or re-run with --force to replace it." % token_file.path, file=sys.stderr)
+        return oauth.EXIT_FAILED
+
+    with token_file.locked():
+        record = oauth.exchange_code(client, authorization)
+        replaced = readable_record(token_file)
+        token_file.write(record)
+    print("✓ Tokens retrieved successfully")
+    print("Access Token: %s" % oauth.mask(record["access_token"]))
+    print("Refresh Token: %s" % oauth.mask(record["refresh_token"]))
+    print("Expires In: %d seconds (%s)" % (record["expires_in"], describe_lifetime(record["expires_in"])))
+    print("✓ Tokens saved to: %s" % token_file.path)
+
+    if replaced and replaced["refresh_token"] != record["refresh_token"]:
+        # Only now that the new tokens are on disk: free the old token's slot at Zoho.
+        accounts_server = replaced.get("accounts_server") or client.accounts_server
+        try:
+            revoked = oauth.revoke_refresh_token(accounts_server, replaced["refresh_token"])
+        except oauth.ZohoError as exc:
+            print("Warning: the previous refresh token (%s) was not revoked: %s" % (
+                oauth.fingerprint(replaced["refresh_token"]), exc), file=sys.stderr)
+        else:
+            print("✓ Previous refresh token %s" % ("revoked" if revoked else "was already invalid at Zoho"))
+    print("Next: python3 tools/zoho-crm-test.py")
+    return oauth.EXIT_OK
+
+
+if __name__ == "__main__":
+    sys.exit(oauth.run_tool(main))

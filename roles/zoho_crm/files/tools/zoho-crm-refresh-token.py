@@ -1,0 +1,113 @@
+#!/usr/bin/env python3
+# -*- coding: utf-8 -*-
+# Copyright: the zoho_crm provisioning authors
+# MIT License (see LICENSE)
+"""Refresh the Zoho CRM access token when it is about to expire. Meant for cron:
+
+    */50 * * * * cd <home>/workspace && python3 tools/zoho-crm-refresh-token.py --log-file <home>/logs/zoho-crm-token-refresh.log
+
+Standard library only, so it runs on a bare python3.
+"""
+
+import argparse
+import logging
+import logging.handlers
+import os
+import sys
+import time
+
+import zoho_crm_oauth as oauth
+
+# "*/50" runs at minutes 0 and 50, so the next run is 10 or 50 minutes away. A token with 15
+# minutes or less left is refreshed; one refreshed at :50 lives until the next :50 run.
+# Between runs the client refreshes on its own 5 minutes ahead of expiry.
+DEFAULT_MIN_TTL = 15 * 60
+DEFAULT_LOG_MAX_BYTES = 1024 * 1024
+
+EPILOG = """\
+Refreshes only when the access token expires within --min-ttl seconds (or with --force), under
+the token file's lock: when another process has just refreshed, its token is used and Zoho is
+not called. Zoho mints at most 10 access tokens per refresh token in 10 minutes.
+
+Log lines are timestamped and never contain a token or the client secret. --log-file keeps the
+log at PATH (and one PATH.1), each at most --log-max-bytes, so cron can log outside /tmp.
+
+exit status (for cron and monitoring):
+  0  the access token is fresh (refreshed now or still valid)
+  1  other failure
+  2  bad arguments
+  3  configuration error: the client-secret or token file is missing or malformed, or Zoho
+     rejected the client ID, secret or redirect URI; fix the files (provision.yml)
+  4  needs re-authorization: Zoho rejected the refresh token (revoked or evicted); run
+     zoho-crm-oauth-init.py and zoho-crm-oauth-exchange.py, or provision.yml with a new code
+  5  transient: network, Zoho unavailable, or the minting limit; retry later (the next run will)
+"""
+
+
+def non_negative_int(text):
+    value = int(text)
+    if value < 0:
+        raise argparse.ArgumentTypeError("must be 0 or more")
+    return value
+
+
+def make_logger(log_file, max_bytes):
+    logger = logging.getLogger("zoho-crm-refresh-token")
+    logger.setLevel(logging.INFO)
+    logger.propagate = False
+    if log_file:
+        try:
+            handler = logging.handlers.RotatingFileHandler(log_file, maxBytes=max_bytes, backupCount=1,
+                                                           encoding="utf-8")
+        except OSError as exc:
+            raise oauth.ConfigError("Cannot write the log file %s (%s). Fix: create its directory for this user, "
+                                    "or pick another --log-file." % (log_file, exc.strerror or exc))
+    else:
+        handler = logging.StreamHandler(sys.stdout)
+    formatter = logging.Formatter("%(asctime)s zoho-crm-refresh-token %(levelname)s %(message)s",
+                                  "%Y-%m-%dT%H:%M:%SZ")
+    formatter.converter = time.gmtime
+    handler.setFormatter(formatter)
+    logger.addHandler(handler)
+    return logger
+
+
+def minutes_left(record):
+    return int((oauth.expires_at(record) - time.time()) // 60)
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(
+        prog="zoho-crm-refresh-token.py", description="Refresh the Zoho CRM access token when needed.",
+        epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--min-ttl", type=non_negative_int, default=DEFAULT_MIN_TTL, metavar="SECONDS",
+                        help="refresh when the token expires within this many seconds (default %d)" % DEFAULT_MIN_TTL)
+    parser.add_argument("--force", action="store_true", help="refresh even when the token is still fresh")
+    parser.add_argument("--log-file", metavar="PATH", help="append the log here (size-capped) instead of stdout")
+    parser.add_argument("--log-max-bytes", type=non_negative_int, default=DEFAULT_LOG_MAX_BYTES, metavar="BYTES",
+                        help="rotate the log file at this size (default %d)" % DEFAULT_LOG_MAX_BYTES)
+    args = parser.parse_args(argv)
+
+    log = make_logger(args.log_file, args.log_max_bytes)
+    directory = oauth.default_credentials_dir()
+    try:
+        client = oauth.ClientConfig.load(os.path.join(directory, oauth.CLIENT_SECRET_FILENAME))
+        token_file = oauth.TokenFile(os.path.join(directory, oauth.TOKENS_FILENAME))
+        record, refreshed = oauth.refresh_token_file(token_file, client, min_ttl=args.min_ttl, force=args.force)
+    except oauth.ZohoError as exc:
+        status = oauth.exit_status(exc)
+        log.error("refresh failed (exit %d): %s", status, exc)
+        if args.log_file:
+            print("Error: %s" % exc, file=sys.stderr)  # cron mails what a failing job prints
+        return status
+    if refreshed:
+        log.info("refreshed the access token %s: expires at %s (%d min), API %s", oauth.fingerprint(
+            record["access_token"]), record["expires_at"], minutes_left(record), record["api_domain"])
+    else:
+        log.info("access token %s still fresh: expires at %s (%d min); nothing to do", oauth.fingerprint(
+            record["access_token"]), record.get("expires_at"), minutes_left(record))
+    return oauth.EXIT_OK
+
+
+if __name__ == "__main__":
+    sys.exit(oauth.run_tool(main))

@@ -1,0 +1,351 @@
+# -*- coding: utf-8 -*-
+# Copyright: the zoho_crm provisioning authors
+# MIT License (see LICENSE)
+"""Read-only Zoho CRM client for the agent: deals, contacts, notes, search and COQL.
+
+From the workspace, as the setup guide shows:
+
+    from tools.zoho_crm_client import ZohoCRMClient
+    crm = ZohoCRMClient()            # loads the credentials files, refreshes when needed
+    deal = crm.get_deal("1234567890")
+    for deal in crm.list_deals(stage="Qualification"):
+        ...
+
+Tokens come from the shared token file and are refreshed through zoho_crm_oauth's locked
+routine, so the agent, cron and Ansible never mint more than one access token between them.
+Runs on python3 3.9+ with requests 2.28 (Debian 12's python3-requests).
+"""
+
+import os
+import random
+import re
+import time
+from itertools import islice
+from urllib.parse import urlsplit
+
+import requests
+
+if __package__:  # imported as tools.zoho_crm_client from the workspace (tools/ has no __init__.py)
+    from . import zoho_crm_oauth as oauth
+else:  # run from, or imported with, the tools directory on sys.path
+    import zoho_crm_oauth as oauth
+
+# The errors a caller may want to catch, importable from here.
+ZohoError = oauth.ZohoError
+ApiError = oauth.ApiError
+ScopeMismatchError = oauth.ScopeMismatchError
+
+API_PATH = "/crm/v8"
+PAGE_SIZE = 200
+# Zoho serves page numbers for the first 2,000 records of a listing only; page_token goes on to
+# 100,000 (and search stops at 2,000 altogether).
+PAGE_NUMBER_RECORD_LIMIT = 2000
+PAGE_TOKEN_RECORD_LIMIT = 100000
+# (connect, read) seconds: requests waits forever without one.
+DEFAULT_TIMEOUT = (10, 30)
+CREDITS_HEADER = "X-API-CREDITS-REMAINING"
+
+# The guide's deal shape first; list calls must name their fields (at most 50).
+DEAL_FIELDS = ("Deal_Name", "Stage", "Contact_Name", "Amount", "Closing_Date", "Description", "Account_Name",
+               "Owner", "Probability", "Expected_Revenue", "Pipeline", "Type", "Next_Step", "Lead_Source",
+               "Created_Time", "Modified_Time", "Last_Activity_Time")
+CONTACT_FIELDS = ("Full_Name", "First_Name", "Last_Name", "Email", "Phone", "Mobile", "Title", "Department",
+                  "Account_Name", "Owner", "Mailing_City", "Mailing_State", "Mailing_Country", "Lead_Source",
+                  "Description", "Created_Time", "Modified_Time", "Last_Activity_Time")
+NOTE_FIELDS = ("Note_Title", "Note_Content", "Parent_Id", "Owner", "Created_Time", "Modified_Time")
+
+RECORD_ID_PATTERN = re.compile(r"^[0-9]{1,30}$")
+# A broken api_domain is a configuration problem, not worth a retry.
+UNUSABLE_URL_ERRORS = (requests.exceptions.MissingSchema, requests.exceptions.InvalidSchema,
+                       requests.exceptions.InvalidURL)
+
+
+class RecordNotFoundError(ApiError):
+    """Zoho has no such record, or the user may not see it."""
+    code = "NOT_FOUND"
+
+
+def flatten(record, fields=()):
+    """A Zoho record in the guide's flat shape: lookups ({"name", "id"}) become their names, with
+    their ids kept as <Field>_id; Zoho's $-prefixed meta keys are dropped. Keys follow fields,
+    then id, then anything else."""
+    values, lookup_ids = {}, {}
+    for key, value in record.items():
+        if key.startswith("$"):
+            continue
+        if isinstance(value, dict) and "id" in value:
+            values[key] = value.get("name")
+            lookup_ids[key + "_id"] = value["id"]
+        else:
+            values[key] = value
+    order = [key for key in fields if key in values] + ["id"]
+    flat = dict((key, values[key]) for key in order if key in values)
+    flat.update((key, value) for key, value in values.items() if key not in flat)
+    flat.update(lookup_ids)
+    return flat
+
+
+def _record_path(module, record_id, *rest):
+    record_id = str(record_id).strip()
+    if not RECORD_ID_PATTERN.match(record_id):
+        raise ZohoError("%r is not a Zoho record id. Fix: pass the digits-only id (e.g. from 'deals list')."
+                        % record_id[:40], code="invalid_id")
+    return "/".join(("", module, record_id) + rest)
+
+
+def _with_fields(fields, needed):
+    return tuple(fields) + tuple(field for field in needed if field not in fields)
+
+
+class ZohoCRMClient:
+    """Zoho CRM v8, read-only, on the OpenClaw credentials files.
+
+    credentials_dir defaults to zoho_crm_oauth.default_credentials_dir(); session may be any
+    requests.Session (proxies, tests). Connection errors, 429 and 5xx are retried max_retries
+    times with jittered exponential backoff; an INVALID_TOKEN answer refreshes once and retries.
+    credits_remaining holds the last X-API-CREDITS-REMAINING Zoho sent (it sends it once half of
+    the day's credits are spent).
+    """
+
+    def __init__(self, credentials_dir=None, session=None, timeout=DEFAULT_TIMEOUT, max_retries=3, backoff=0.5,
+                 max_backoff=5.0, min_ttl=oauth.DEFAULT_MIN_TTL):
+        directory = credentials_dir or oauth.default_credentials_dir()
+        self.oauth_client = oauth.ClientConfig.load(os.path.join(directory, oauth.CLIENT_SECRET_FILENAME))
+        self.token_file = oauth.TokenFile(os.path.join(directory, oauth.TOKENS_FILENAME))
+        self._tokens = self.token_file.read()
+        if self._tokens is None:
+            raise oauth.TokenFileError("No token file at %s. Fix: authorize first (python3 tools/zoho-crm-oauth-init.py)."
+                                       % self.token_file.path)
+        self.session = session or requests.Session()
+        self.timeout = timeout
+        self.max_retries = max_retries
+        self.backoff = backoff
+        self.max_backoff = max_backoff
+        self.min_ttl = min_ttl
+        self.credits_remaining = None
+
+    def __repr__(self):
+        return "ZohoCRMClient(api_domain=%r, token_file=%r)" % (self.api_domain, self.token_file.path)
+
+    @property
+    def api_domain(self):
+        return self._tokens["api_domain"].rstrip("/")
+
+    @property
+    def granted_scopes(self):
+        return oauth.parse_scopes(self._tokens.get("scope") or "")
+
+    @property
+    def expires_at(self):
+        return self._tokens.get("expires_at")
+
+    def access_token(self):
+        """An access token valid for at least min_ttl seconds, refreshed under the shared lock when
+        not (a token another process refreshed meanwhile is taken instead of minting one)."""
+        if oauth.needs_refresh(self._tokens, self.min_ttl):
+            self._refresh()
+        return self._tokens["access_token"]
+
+    def _refresh(self, rejected_access_token=None):
+        self._tokens, _refreshed = oauth.refresh_token_file(
+            self.token_file, self.oauth_client, min_ttl=self.min_ttl, rejected_access_token=rejected_access_token,
+            timeout=self.timeout[1])
+
+    # ---- HTTP ------------------------------------------------------------------------------
+
+    def _request(self, method, path, params=None, json_body=None):
+        """One CRM call, with retries; returns the decoded JSON, or None for 204 (no rows)."""
+        api_path = API_PATH + path
+        token_refreshed = False
+        attempt = 0
+        while True:
+            token = self.access_token()
+            try:
+                response = self.session.request(
+                    method, self.api_domain + api_path, params=params, json=json_body, timeout=self.timeout,
+                    headers={"Authorization": "Zoho-oauthtoken " + token, "Accept": "application/json"})
+            except requests.exceptions.RequestException as exc:
+                failure = self._transport_error(exc)
+            else:
+                failure = None
+                self._note_credits(response)
+                if response.status_code == 204:
+                    return None
+                payload = _json_object(response)
+                if 200 <= response.status_code < 300 and payload is not None:
+                    return payload
+                if 200 <= response.status_code < 300:
+                    failure = oauth.TransportError("%s answered %s %s with a cut-off or non-JSON body. Fix: retry "
+                                                   "later." % (urlsplit(self.api_domain).netloc, method, api_path))
+                else:
+                    failure = oauth.api_error(response.status_code, payload, method, api_path, self.granted_scopes)
+                    if failure.code == "INVALID_TOKEN" and not token_refreshed:
+                        token_refreshed = True
+                        self._refresh(rejected_access_token=token)
+                        continue
+            if not failure.retryable or attempt >= self.max_retries:
+                raise failure
+            time.sleep(self._backoff_delay(attempt))
+            attempt += 1
+
+    def _transport_error(self, exc):
+        # Name only the exception's class: its text quotes the URL, which may carry a page token.
+        if isinstance(exc, UNUSABLE_URL_ERRORS):
+            return oauth.ConfigError("api_domain %r in the token file is not a usable URL (%s). Fix: authorize "
+                                     "again, or restore api_domain from the token response." % (
+                                         self.api_domain[:80], type(exc).__name__))
+        return oauth.TransportError("Cannot reach Zoho CRM at %s (%s). Fix: check the VPS's network and DNS, "
+                                    "and api_domain in the token file." % (urlsplit(self.api_domain).netloc,
+                                                                           type(exc).__name__))
+
+    def _backoff_delay(self, attempt):
+        ceiling = min(self.max_backoff, self.backoff * (2 ** attempt))
+        # Jitter spreads out processes that failed together, so they do not retry together.
+        return random.uniform(ceiling / 2, ceiling)
+
+    def _note_credits(self, response):
+        value = response.headers.get(CREDITS_HEADER)
+        if value is not None and value.strip().isdigit():
+            self.credits_remaining = int(value)
+
+    def _pages(self, path, params, limit=None, page_tokens=True):
+        """Lazily yield the raw records of a listing, page by page: page numbers for the first
+        2,000 records, then page_token (search has no page_token: Zoho stops it at 2,000)."""
+        per_page = PAGE_SIZE if limit is None else max(1, min(PAGE_SIZE, limit))
+        page, page_token, returned = 1, None, 0
+        for _call in range(PAGE_TOKEN_RECORD_LIMIT // per_page + 1):
+            query = dict(params, per_page=per_page)
+            if page_token:
+                query["page_token"] = page_token
+            else:
+                query["page"] = page
+            payload = self._request("GET", path, params=query)
+            if payload is None:
+                return
+            for record in payload.get("data") or ():
+                yield record
+                returned += 1
+                if limit is not None and returned >= limit:
+                    return
+            info = payload.get("info") or {}
+            if not info.get("more_records"):
+                return
+            if page_token is None and page * per_page < PAGE_NUMBER_RECORD_LIMIT:
+                page += 1
+                continue
+            if not page_tokens:
+                return
+            page_token = info.get("next_page_token")
+            if not page_token:
+                raise ApiError("Zoho CRM said GET %s%s has more records but sent no next_page_token. Fix: retry; "
+                               "if it persists, narrow the listing." % (API_PATH, path), code="NO_PAGE_TOKEN")
+
+    def _records(self, module, fields, limit=None, keep=None):
+        params = {"fields": ",".join(fields)}
+        if keep is None:
+            return (flatten(record, fields) for record in self._pages("/" + module, params, limit))
+        matching = (flatten(record, fields) for record in self._pages("/" + module, params) if keep(record))
+        return islice(matching, limit)
+
+    def _get_record(self, module, record_id, fields):
+        path = _record_path(module, record_id)
+        payload = self._request("GET", path, params={"fields": ",".join(fields)})
+        data = (payload or {}).get("data") or ()
+        if not data:
+            raise RecordNotFoundError("Zoho CRM has no %s record %s, or this user may not see it. Fix: check the "
+                                      "id (e.g. with 'list')." % (module, record_id), status=204)
+        return flatten(data[0], fields)
+
+    def _related_notes(self, module, record_id, limit=None):
+        path = _record_path(module, record_id, "Notes")
+        records = self._pages(path, {"fields": ",".join(NOTE_FIELDS)}, limit)
+        return [flatten(record, NOTE_FIELDS) for record in records]
+
+    def _search(self, module, fields, text=None, criteria=None, email=None, limit=None):
+        params = dict((name, value) for name, value in (("word", text), ("criteria", criteria), ("email", email))
+                      if value)
+        if not params:
+            raise ZohoError("A search needs a text, criteria or email. Fix: pass one of them.", code="invalid_search")
+        params["fields"] = ",".join(fields)
+        records = self._pages("/%s/search" % module, params, limit, page_tokens=False)
+        return (flatten(record, fields) for record in records)
+
+    # ---- Deals -----------------------------------------------------------------------------
+
+    def get_deal(self, deal_id, fields=DEAL_FIELDS):
+        """One deal in the guide's flat shape (Deal_Name, Stage, Contact_Name, Amount, ...)."""
+        return self._tokens("Deals", deal_id, fields)
+
+    def list_deals(self, stage=None, owner=None, limit=None, fields=DEAL_FIELDS):
+        """A lazy iterator over every deal (or the first limit). Zoho's list call cannot filter, so
+        stage (exact, any case) and owner (name, email or id) are applied here as pages arrive."""
+        keep = None
+        if stage or owner:
+            fields = _with_fields(fields, ("Stage", "Owner"))
+
+            def keep(record):
+                return (not stage or str(record.get("Stage") or "").lower() == stage.lower()) and (
+                    not owner or _owned_by(record, owner))
+        return self._tokenss("Deals", fields, limit, keep)
+
+    def search_deals(self, text=None, criteria=None, limit=None, fields=DEAL_FIELDS):
+        """Deals matching a word or Zoho criteria such as (Stage:equals:Qualification); needs the
+        ZohoSearch.securesearch.READ scope. At most 2,000 results, and Zoho's index may lag."""
+        return self._search("Deals", fields, text=text, criteria=criteria, limit=limit)
+
+    def get_deal_notes(self, deal_id, limit=None):
+        return self._related_notes("Deals", deal_id, limit)
+
+    def deal_context(self, deal_id):
+        """The deal, its contact and its notes: three calls (two without a contact)."""
+        deal = self.get_deal(deal_id)
+        contact_id = deal.get("Contact_Name_id")
+        return {
+            "deal": deal,
+            "contact": self.get_contact(contact_id) if contact_id else None,
+            "notes": self.get_deal_notes(deal_id),
+        }
+
+    # ---- Contacts --------------------------------------------------------------------------
+
+    def get_contact(self, contact_id, fields=CONTACT_FIELDS):
+        return self._tokens("Contacts", contact_id, fields)
+
+    def list_contacts(self, owner=None, limit=None, fields=CONTACT_FIELDS):
+        """A lazy iterator over every contact (or the first limit); owner is applied here."""
+        keep = None
+        if owner:
+            fields = _with_fields(fields, ("Owner",))
+
+            def keep(record):
+                return _owned_by(record, owner)
+        return self._tokenss("Contacts", fields, limit, keep)
+
+    def search_contacts(self, text=None, criteria=None, email=None, limit=None, fields=CONTACT_FIELDS):
+        """Contacts matching a word, criteria or an email address (any email field); needs the
+        ZohoSearch.securesearch.READ scope."""
+        return self._search("Contacts", fields, text=text, criteria=criteria, email=email, limit=limit)
+
+    def get_contact_notes(self, contact_id, limit=None):
+        return self._related_notes("Contacts", contact_id, limit)
+
+    # ---- COQL ------------------------------------------------------------------------------
+
+    def coql(self, query):
+        """Rows of a COQL select (one call, up to its LIMIT); needs ZohoCRM.coql.READ."""
+        payload = self._request("POST", "/coql", json_body={"select_query": query})
+        return [flatten(record) for record in (payload or {}).get("data") or ()]
+
+
+def _owned_by(record, owner):
+    value = record.get("Owner") or {}
+    wanted = owner.lower()
+    return any(str(value.get(key) or "").lower() == wanted for key in ("name", "email", "id"))
+
+
+def _json_object(response):
+    try:
+        payload = response.json()
+    except ValueError:
+        return None
+    return payload if isinstance(payload, dict) else None
