@@ -5,8 +5,10 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 SITE_PACKAGES = $(shell $(BIN)/python -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])')
+# ansible-lint, molecule and the tests call the venv's tools (and its python3) by name.
+export PATH := $(CURDIR)/$(BIN):$(PATH)
 
-.PHONY: demo test lint pytest sanity molecule bench constraints clean
+.PHONY: venv demo test lint pytest sanity molecule bench constraints clean
 
 # The venv is rebuilt whenever a requirements or constraints file changes.
 $(VENV)/.installed: requirements.txt requirements-dev.txt constraints.txt
@@ -18,7 +20,7 @@ $(VENV)/.installed: requirements.txt requirements-dev.txt constraints.txt
 
 venv: $(VENV)/.installed
 
-test: $(VENV)/.installed lint pytest
+test: $(VENV)/.installed lint pytest sanity
 
 lint: $(VENV)/.installed
 	$(BIN)/yamllint --strict .
@@ -26,6 +28,10 @@ lint: $(VENV)/.installed
 
 pytest: $(VENV)/.installed
 	$(BIN)/pytest
+
+# ansible-test's checks of the module (DOCUMENTATION against argument_spec, pylint, pep8, ...).
+sanity: $(VENV)/.installed
+	scripts/ansible-test-sanity.sh
 
 constraints: $(VENV)/.installed
 	{ echo "# Every transitive dependency, pinned (pip freeze of a venv built from requirements-dev.txt)."; \
