@@ -1,0 +1,173 @@
+"""The Sandbox object: builds the stand-in, runs it on a loopback port, and exposes its controls."""
+
+import re
+import threading
+import urllib.error
+import urllib.request
+from urllib.parse import urlencode, urljoin
+
+from .accounts import Accounts
+from .clock import Clock
+from .config import Settings
+from .control import Control
+from .crm import CrmApi
+from .data import Org
+from .faults import Faults
+from .limits import ConcurrencyCap, CreditBudget
+from .paging import Orderings, PageTokens
+from .server import App, Server, Traffic
+
+
+class SandboxError(Exception):
+    """A control action the stand-in refused, or a consent flow that did not end in a redirect."""
+
+
+class _NoRedirect(urllib.request.HTTPRedirectHandler):
+    def redirect_request(self, *args, **kwargs):
+        return None  # a browser would follow it; we want the Location itself
+
+
+class Sandbox:
+    """A local stand-in for Zoho's accounts servers and CRM v8 API.
+
+    Sandbox(port=0, data_centers=("us",), user_dc=None, deals=60, code_lifetime=180,
+            daily_credits=50000, concurrency=10, admin=True, accept_bearer=False, seed=2026,
+            log_file=None, **options)   # options: any other field of config.Settings
+    """
+
+    def __init__(self, port=0, data_centers=("us",), user_dc=None, deals=60, code_lifetime=180,
+                 daily_credits=50000, concurrency=10, admin=True, accept_bearer=False, seed=2026,
+                 log_file=None, **options):
+        unknown = set(options) - Settings.names()
+        if unknown:
+            raise TypeError(f"unknown Sandbox options: {', '.join(sorted(unknown))}")
+        self.settings = Settings(data_centers=tuple(data_centers), user_dc=user_dc, deals=deals,
+                                 code_lifetime=code_lifetime, daily_credits=daily_credits,
+                                 concurrency=concurrency, admin=admin, accept_bearer=accept_bearer,
+                                 seed=seed, **options)
+        self.port = port
+        self.clock = Clock()
+        self.org = Org(deals, seed, admin)
+        self.accounts = Accounts(self.settings, self.clock, self.org, self)
+        self.orderings = Orderings()
+        self.crm = CrmApi(self.settings, self.org, self.orderings,
+                          PageTokens(self.clock, self.settings.page_token_lifetime))
+        self.faults = Faults(seed)
+        self.credits = CreditBudget(self.clock, daily_credits, self.settings.credit_window)
+        self.concurrency = ConcurrencyCap(concurrency)
+        self.sub_concurrency = ConcurrencyCap(self.settings.sub_concurrency)
+        self.traffic = Traffic(log_file)
+        self.control = Control(self)
+        self._server = None
+        self._thread = None
+
+    # -- lifecycle -------------------------------------------------------------------------------
+
+    def start(self) -> "Sandbox":
+        if self._server is not None:
+            raise SandboxError("already started")
+        self._server = Server(self.port, App(self))
+        self.port = self._server.server_address[1]
+        self._thread = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.05},
+                                        name=f"zoho-sandbox-{self.port}", daemon=True)
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        if self._server is None:
+            return
+        self._server.shutdown()
+        self._server.close_connections()
+        self._server.server_close()
+        self._thread.join(timeout=5)
+        self._server = self._thread = None
+
+    def __enter__(self):
+        return self.start()
+
+    def __exit__(self, *exc):
+        self.stop()
+
+    # -- URLs ----------------------------------------------------------------------------------
+
+    @property
+    def base_url(self) -> str:
+        if self._server is None:
+            raise SandboxError("not started")
+        return f"http://127.0.0.1:{self.port}"
+
+    def _dc(self, dc):
+        dc = dc or self.settings.home_dc
+        if dc not in self.settings.data_centers:
+            raise SandboxError(f"data center {dc!r} is not served; have {', '.join(self.settings.data_centers)}")
+        return dc
+
+    def accounts_url(self, dc=None) -> str:
+        """The accounts server of a DC (default: the user's), e.g. http://127.0.0.1:PORT/us/accounts."""
+        return f"{self.base_url}/{self._dc(dc)}/accounts"
+
+    def api_domain(self, dc=None) -> str:
+        """The API domain of a DC (default: the user's), e.g. http://127.0.0.1:PORT/us/api."""
+        return f"{self.base_url}/{self._dc(dc)}/api"
+
+    @property
+    def client(self) -> dict:
+        """The pre-registered client (same id in every DC, as in Zoho's multi-DC setup)."""
+        client = self.accounts.client
+        return {"client_id": client.client_id, "client_secret": client.client_secret,
+                "redirect_uri": client.redirect_uris[0]}
+
+    # -- what a user or the API console would do -------------------------------------------------
+
+    def self_client_code(self, scopes, lifetime=None, dc=None) -> str:
+        """A Self Client grant code (always gives a refresh token); scopes as a list or comma string."""
+        return self.accounts.self_client_code(scopes, lifetime, self._dc(dc))
+
+    def authorize(self, auth_url: str, approve: bool = True) -> str:
+        """What a browser does: load the consent page, press Accept or Reject, return the redirect URL."""
+        opener = urllib.request.build_opener(_NoRedirect)
+        try:
+            with opener.open(auth_url, timeout=10) as page:
+                html = page.read().decode("utf-8")
+        except urllib.error.HTTPError as error:
+            raise SandboxError(f"authorization page answered {error.code}: {_title(error.read())}") from None
+        action = re.search(r'<form method="post" action="([^"]+)"', html)
+        request_id = re.search(r'name="request_id" value="([^"]+)"', html)
+        if not action or not request_id:
+            raise SandboxError("no consent form on the authorization page")
+        form = urlencode({"request_id": request_id.group(1), "action": "approve" if approve else "deny"})
+        try:
+            with opener.open(urljoin(auth_url, action.group(1)), form.encode(), timeout=10) as answer:
+                raise SandboxError(f"consent answered {answer.status} instead of a redirect: "
+                                   f"{_title(answer.read())}")
+        except urllib.error.HTTPError as error:
+            if error.code in (301, 302, 303):
+                return error.headers["Location"]
+            raise SandboxError(f"consent answered {error.code}: {_title(error.read())}") from None
+
+    # -- test controls -------------------------------------------------------------------------
+
+    def inject_fault(self, target, kind, count=None, rate=None, delay=None):
+        """Make calls to `target` ("token", "revoke", "auth", "crm" or e.g. "GET /crm/v8/Deals") fail."""
+        return self.faults.add(target, kind, count, rate, delay)
+
+    def clear_faults(self) -> None:
+        self.faults.clear()
+
+    def counters(self) -> dict:
+        return self.traffic.counters()
+
+    def live_tokens(self) -> dict:
+        return self.accounts.live_tokens()
+
+    def request_log(self) -> list:
+        return self.traffic.entries()
+
+    def revoke_all(self) -> None:
+        """Revoke every refresh and access token, like removing the app from the user's account."""
+        self.accounts.revoke_all()
+
+
+def _title(html: bytes) -> str:
+    match = re.search(rb"<h1>(.*?)</h1>", html)
+    return match.group(1).decode("utf-8", "replace") if match else html[:80].decode("utf-8", "replace")

@@ -1,0 +1,289 @@
+"""HTTP plumbing: one loopback port; each DC's accounts server and API domain are path prefixes.
+
+    {base}/{dc}/accounts/oauth/v2/...   Zoho Accounts of data center `dc`
+    {base}/{dc}/api/crm/v8/...          the CRM API domain of data center `dc`
+    {base}/_sandbox/...                 control endpoints for tests (never on Zoho's paths)
+"""
+
+import json
+import socket
+import struct
+import threading
+import time
+from collections import Counter, deque
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from urllib.parse import urlsplit
+
+from .accounts import THROTTLE_BODIES, TOKEN_HEADERS
+from .crm import CallContext
+from .faults import target_group
+from .web import ApiError, Request, Response, html_response, json_response, parse_query
+
+MAX_BODY = 1 << 20
+LOG_SIZE = 10_000
+SECRET_PARAMS = {"client_secret", "code", "refresh_token", "token", "access_token", "password"}
+REDACTED = "[REDACTED]"
+ERROR_PAGES = {500: "Internal Server Error", 502: "Bad Gateway", 503: "Service Unavailable"}
+
+
+class Traffic:
+    """Counters and the redacted request log."""
+
+    def __init__(self, log_file=None):
+        self.lock = threading.Lock()
+        self.token = Counter({"authorization_code": 0, "refresh_token": 0})
+        self.token_errors = Counter()
+        self.crm = Counter()
+        self.revoke = 0
+        self.auth = 0
+        self.log = deque(maxlen=LOG_SIZE)
+        self.log_file = log_file
+
+    def counters(self) -> dict:
+        with self.lock:
+            return {"token": dict(self.token), "token_errors": dict(self.token_errors),
+                    "revoke": self.revoke, "auth": self.auth, "crm": dict(self.crm)}
+
+    def record(self, entry: dict) -> None:
+        with self.lock:
+            self.log.append(entry)
+            if self.log_file:
+                with open(self.log_file, "a", encoding="utf-8") as stream:
+                    stream.write(json.dumps(entry) + "\n")
+
+    def entries(self) -> list:
+        with self.lock:
+            return list(self.log)
+
+
+def redact(request, known_secrets) -> tuple:
+    """(params, authorization) of a request with every secret replaced by [REDACTED]."""
+    params = request.params()
+    if request.headers.get("content-type", "").startswith("application/json"):
+        try:
+            body = request.json()
+        except ValueError:
+            body = None
+        if isinstance(body, dict):
+            params.update({k: v for k, v in body.items() if isinstance(v, str)})
+    params = {k: REDACTED if k in SECRET_PARAMS or v in known_secrets else v for k, v in params.items()}
+    scheme, _, value = request.headers.get("authorization", "").partition(" ")
+    authorization = f"{scheme} {REDACTED}" if value else (REDACTED if scheme else None)
+    return params, authorization
+
+
+class App:
+    """Routes a request to the accounts server, the CRM API or the control endpoints."""
+
+    def __init__(self, sandbox):
+        self.sandbox = sandbox
+        self.settings = sandbox.settings
+
+    def dispatch(self, method, raw_path, headers, body) -> tuple:
+        """(Response, action) where action is None, "reset" or "truncated"."""
+        split = urlsplit(raw_path)
+        query = parse_query(split.query)
+        if split.path.startswith("/_sandbox/"):
+            request = Request(method, split.path[len("/_sandbox"):], query, headers, body)
+            return self.sandbox.control.handle(request), None
+        _, dc, area, rest = (split.path.split("/", 3) + ["", "", ""])[:4]
+        if dc not in self.settings.data_centers or area not in ("accounts", "api"):
+            return json_response(404, {"error": "not found", "path": split.path}), None
+        request = Request(method, "/" + rest, query, headers, body, dc)
+        if area == "accounts":
+            response, action, fault = self.accounts(request)
+        else:
+            response, action, fault = self.api(request)
+        params, authorization = redact(request, self.sandbox.accounts.secret_values())
+        entry = {"time": self.sandbox.clock.now(), "method": method, "path": request.path, "dc": dc,
+                 "status": None if action == "reset" else response.status, "params": params}
+        if authorization:
+            entry["authorization"] = authorization
+        if fault:
+            entry["fault"] = fault
+        self.sandbox.traffic.record(entry)
+        return response, action
+
+    def fault(self, template):
+        """Apply delay faults here; return (fault kind, error response or None)."""
+        fault = self.sandbox.faults.pick(template)
+        if fault is None:
+            return None, None
+        if fault.kind == "delay":
+            time.sleep(fault.delay)
+            return "delay", None
+        if fault.kind.startswith("status_"):
+            status = int(fault.kind[len("status_"):])
+            if status == 500 and target_group(template) == "crm":
+                return fault.kind, ApiError(500, "INTERNAL_ERROR", "Internal Server Error").response()
+            # Front-end proxies and the accounts server answer 5xx with an HTML page.
+            return fault.kind, html_response(status, f"<html><body><h1>{status} {ERROR_PAGES[status]}"
+                                                     "</h1></body></html>")
+        return fault.kind, None
+
+    def accounts(self, request) -> tuple:
+        accounts, traffic = self.sandbox.accounts, self.sandbox.traffic
+        template = f"{request.method} {request.path}"
+        group = target_group(template)
+        with traffic.lock:
+            if request.path == "/oauth/v2/token":
+                traffic.token[request.param("grant_type", "")] += 1
+            elif request.path == "/oauth/v2/token/revoke":
+                traffic.revoke += 1
+            elif request.path == "/oauth/v2/auth" and request.method == "GET":
+                traffic.auth += 1
+        kind, failure = self.fault(template)
+        if failure is not None:
+            return failure, None, kind
+        if kind == "reset":
+            return Response(0), "reset", kind
+        if kind == "access_denied":
+            body = THROTTLE_BODIES[self.settings.throttle_wording]
+            with traffic.lock:
+                traffic.token_errors[body["error"]] += 1
+            return json_response(200, body, TOKEN_HEADERS), None, kind
+        action = "truncated" if kind == "truncated" else None
+        if group == "token":
+            _, error, response = accounts.token(request)
+            if error:
+                with traffic.lock:
+                    traffic.token_errors[error] += 1
+        elif group == "revoke":
+            _, response = accounts.revoke(request)
+        elif request.path == "/oauth/v2/auth" and request.method == "GET":
+            response = accounts.authorize_page(request)
+        elif request.path == "/oauth/v2/auth/consent" and request.method == "POST":
+            response = accounts.consent(request)
+        elif request.path == "/oauth/serverinfo" and request.method == "GET":
+            response = accounts.serverinfo()
+        else:
+            response = html_response(404, "<html><body><h1>404 Not Found</h1></body></html>")
+        return response, action, kind
+
+    def api(self, request) -> tuple:
+        sandbox = self.sandbox
+        route = sandbox.crm.route(request.path)
+        if route is None:
+            return ApiError(404, "INVALID_URL_PATTERN",
+                            "Please check if the URL trying to access is a correct one").response(), None, None
+        template = f"{request.method} {route.template}"
+        with sandbox.traffic.lock:
+            sandbox.traffic.crm[template] += 1
+        if request.method != route.method:
+            return ApiError(400, "INVALID_REQUEST_METHOD",
+                            "The http request method type is not a valid one").response(), None, None
+        caps = [sandbox.concurrency] + ([sandbox.sub_concurrency] if route.is_heavy(request.query) else [])
+        held = []
+        try:
+            for cap in caps:  # every CRM call takes a slot; heavy ones also a sub-concurrency slot
+                if not cap.acquire():
+                    raise ApiError(429, "TOO_MANY_REQUESTS", "The concurrency limit has been exceeded")
+                held.append(cap)
+            kind, failure = self.fault(template)
+            if failure is not None:
+                return failure, None, kind
+            if kind == "reset":
+                return Response(0), "reset", kind
+            token = self.authenticate(request)
+            ctx = CallContext(token, self.charge)
+            try:
+                response = route.handler(request, ctx, **route.args)
+            except ApiError as error:
+                response = error.response()
+            remaining = sandbox.credits.remaining_header()
+            if remaining is not None:
+                response.headers["X-API-CREDITS-REMAINING"] = remaining
+            return response, ("truncated" if kind == "truncated" else None), kind
+        except ApiError as error:
+            return error.response(), None, None
+        finally:
+            for cap in held:
+                cap.release()
+
+    def authenticate(self, request):
+        scheme, _, token = request.headers.get("authorization", "").partition(" ")
+        accepted = scheme.lower() == "zoho-oauthtoken" or (self.settings.accept_bearer and scheme.lower() == "bearer")
+        if not accepted or not token.strip():
+            raise ApiError(401, "AUTHENTICATION_FAILURE", "Authentication failed")
+        access = self.sandbox.accounts.access_token(token.strip(), request.dc)
+        if access is None:
+            raise ApiError(401, "INVALID_TOKEN", "invalid oauth token")
+        return access
+
+    def charge(self, credits):
+        if not self.sandbox.credits.charge(credits):
+            raise ApiError(429, "TOO_MANY_REQUESTS",
+                           "The API credit limit for the rolling 24 hours has been exceeded")
+
+
+class Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"  # keep-alive, like Zoho; every response has a Content-Length
+    server_version = "ZGS"
+    timeout = 30  # idle keep-alive connections are closed, so threads do not pile up
+
+    def do_GET(self):
+        self.handle_request()
+
+    do_POST = do_PUT = do_DELETE = do_PATCH = do_GET
+
+    def handle_request(self):
+        length = int(self.headers.get("Content-Length") or 0)
+        if length > MAX_BODY:
+            self.send_error(413)
+            return
+        body = self.rfile.read(length) if length else b""
+        headers = {name.lower(): value for name, value in self.headers.items()}
+        response, action = self.server.app.dispatch(self.command, self.path, headers, body)
+        if action == "reset":
+            # Linger 0 turns close() into a TCP reset: the client sees the connection dropped.
+            self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+            self.close_connection = True
+            return
+        self.send_response(response.status)
+        if response.content_type:
+            self.send_header("Content-Type", response.content_type)
+        for name, value in response.headers.items():
+            self.send_header(name, value)
+        self.send_header("Content-Length", str(len(response.body)))
+        self.end_headers()
+        if action == "truncated":
+            self.wfile.write(response.body[: len(response.body) // 2])
+            self.close_connection = True
+        else:
+            self.wfile.write(response.body)
+
+    def version_string(self):
+        return self.server_version  # Zoho answers with `Server: ZGS`
+
+    def log_message(self, format, *args):
+        """Requests are logged (redacted) by the app, not on stderr."""
+
+
+class Server(ThreadingHTTPServer):
+    daemon_threads = True
+
+    def __init__(self, port, app):
+        self.app = app
+        self.connections = set()
+        self.connections_lock = threading.Lock()
+        super().__init__(("127.0.0.1", port), Handler)
+
+    def process_request(self, request, client_address):
+        with self.connections_lock:
+            self.connections.add(request)
+        super().process_request(request, client_address)
+
+    def shutdown_request(self, request):
+        with self.connections_lock:
+            self.connections.discard(request)
+        super().shutdown_request(request)
+
+    def close_connections(self):
+        """Drop idle keep-alive connections so stop() does not leave threads waiting on them."""
+        with self.connections_lock:
+            connections = list(self.connections)
+        for connection in connections:
+            try:
+                connection.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
