@@ -95,6 +95,8 @@ class Accounts:
         self.user_id = org.current_user["id"]
         self.client = self._make_client(settings)
         self.clients = {self.client.client_id: self.client}
+        self.retired_secrets = set()  # still redacted from logs after a rotation
+        self.issued = set()  # every code and token ever handed out, for redaction
         self.codes = {}
         self.refresh_tokens = {}
         self.access_tokens = {}
@@ -110,6 +112,13 @@ class Accounts:
         client_id = "1000." + "".join(alphabet[int(digest[i:i + 2], 16) % 36] for i in range(0, 60, 2))
         return Client(client_id, digest[20:62], "Minnie CRM Integration", (settings.redirect_uri,))
 
+    def rotate_client_secret(self) -> str:
+        """A new client secret, as the API console's regenerate does; grants stay valid."""
+        with self.lock:
+            self.retired_secrets.add(self.client.client_secret)
+            self.client.client_secret = secrets.token_hex(21)
+            return self.client.client_secret
+
     # -- grant codes ---------------------------------------------------------------------------
 
     def issue_code(self, client_id, dc, scopes, redirect_uri, offline, lifetime=None) -> str:
@@ -124,7 +133,7 @@ class Accounts:
                     f"at most {self.settings.grant_codes_per_window} grant codes per "
                     f"{self.settings.token_window // 60} minutes per client")
             issued.append(now)
-            code = new_token()
+            code = self._new_secret()
             self.codes[code] = GrantCode(client_id, dc, self.user_id, tuple(scopes), redirect_uri, offline,
                                          now + (lifetime or self.settings.code_lifetime))
             return code
@@ -267,13 +276,13 @@ class Accounts:
         # The 21st refresh token silently kills the oldest, with its access tokens (reference §4).
         for oldest in mine[: max(0, len(mine) - self.settings.refresh_tokens_per_user + 1)]:
             self._drop_refresh_token(oldest)
-        refresh = RefreshToken(new_token(), grant.client_id, grant.dc, grant.user_id, grant.scopes)
+        refresh = RefreshToken(self._new_secret(), grant.client_id, grant.dc, grant.user_id, grant.scopes)
         self.refresh_tokens[refresh.token] = refresh
         return refresh
 
     def _mint(self, client_id, dc, user_id, scopes, refresh) -> AccessToken:
         now = self.clock.now()
-        access = AccessToken(new_token(), client_id, dc, user_id, scopes,
+        access = AccessToken(self._new_secret(), client_id, dc, user_id, scopes,
                              now + self.settings.access_token_lifetime, refresh)
         self.access_tokens[access.token] = access
         if refresh is not None:
@@ -288,6 +297,11 @@ class Accounts:
                 self.access_tokens.pop(live.pop(0).token, None)
             refresh.access_tokens = live
         return access
+
+    def _new_secret(self) -> str:
+        value = new_token()
+        self.issued.add(value)
+        return value
 
     def _drop_refresh_token(self, refresh):
         self.refresh_tokens.pop(refresh.token, None)
@@ -346,7 +360,7 @@ class Accounts:
     def secret_values(self) -> set:
         """Every secret value the stand-in has handed out, for redacting logs."""
         with self.lock:
-            return {self.client.client_secret, *self.codes, *self.refresh_tokens, *self.access_tokens}
+            return {self.client.client_secret, *self.retired_secrets, *self.issued}
 
     def serverinfo(self) -> Response:
         """GET /oauth/serverinfo: DC -> accounts URL (shape UNCONFIRMED; modelled on third-party use)."""

@@ -37,6 +37,7 @@ class Control:
             ("GET", "/tokens"): sandbox.live_tokens,
             ("GET", "/requests"): lambda: {"requests": sandbox.request_log()},
             ("POST", "/revoke-all"): lambda: {"revoked": sandbox.revoke_all() is None},
+            ("POST", "/rotate-client-secret"): lambda: {"client_secret": sandbox.rotate_client_secret()},
         }
         action = routes.get((request.method, request.path))
         if action is None:

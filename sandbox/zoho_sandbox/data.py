@@ -119,10 +119,10 @@ OAKLAND = {  # the deal from the setup guide, verbatim
     "Deal_Name": "Oakland School District - Grant Funded", "Stage": "Qualification", "Amount": 50000,
     "Closing_Date": "2026-03-15", "Description": "ELOP grant, 150 students, after-school program",
 }
-OAKLAND_NOTES = (
+OAKLAND_NOTES = (  # newest first, like every note list here is indexed
+    ("Budget follow-up", "Sent per-student pricing; Jane will share it with the district finance office."),
     ("Discovery call with Jane Smith", "Jane confirmed the ELOP grant covers 150 students for the "
      "after-school program. Board vote expected before the March 15 deadline."),
-    ("Budget follow-up", "Sent per-student pricing; Jane will share it with the district finance office."),
 )
 # Notes per deal repeat with period 4 (so deal index 2 has none), per contact with period 3.
 DEAL_NOTE_PATTERN = (2, 1, 0, 3)

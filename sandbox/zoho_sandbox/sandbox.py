@@ -163,6 +163,14 @@ class Sandbox:
     def request_log(self) -> list:
         return self.traffic.entries()
 
+    def secret_values(self) -> set:
+        """Every secret the stand-in ever handed out (client secrets, codes, tokens): for leak checks."""
+        return self.accounts.secret_values()
+
+    def rotate_client_secret(self) -> str:
+        """Regenerate the client secret (old one then fails with invalid_client_secret); grants survive."""
+        return self.accounts.rotate_client_secret()
+
     def revoke_all(self) -> None:
         """Revoke every refresh and access token, like removing the app from the user's account."""
         self.accounts.revoke_all()
