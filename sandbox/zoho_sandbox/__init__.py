@@ -1,5 +1,6 @@
 """Placeholder; full documentation follows."""
 
-from .sandbox import Sandbox, SandboxError
+from .errors import GrantLimitReached, SandboxError
+from .sandbox import Sandbox
 
-__all__ = ["Sandbox", "SandboxError"]
+__all__ = ["GrantLimitReached", "Sandbox", "SandboxError"]

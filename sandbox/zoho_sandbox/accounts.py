@@ -12,6 +12,7 @@ from collections import deque
 from dataclasses import dataclass, field
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
+from .errors import GrantLimitReached
 from .web import Response, html_response, json_response, redirect
 
 THROTTLE_BODIES = {  # reference §2.4; Zoho's two pages word the same throttle differently
@@ -22,10 +23,6 @@ THROTTLE_BODIES = {  # reference §2.4; Zoho's two pages word the same throttle 
 }
 TOKEN_HEADERS = {"Cache-Control": "no-store", "Pragma": "no-cache"}
 CONSENT_REQUEST_LIFETIME = 600
-
-
-class GrantLimitReached(Exception):
-    """More than the allowed grant codes for one client within the window (reference §4)."""
 
 
 @dataclass

@@ -1,6 +1,6 @@
 """Control endpoints under /_sandbox/ for tests and scripts running outside the process."""
 
-from .accounts import GrantLimitReached
+from .errors import GrantLimitReached
 from .web import json_response
 
 

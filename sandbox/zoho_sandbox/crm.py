@@ -302,7 +302,7 @@ class CrmApi:
         if not rows:
             return no_content()
         info = {"per_page": per_page, "count": len(rows), "sort_by": "id", "page": page,
-                "sort_order": "desc", "more_records": len(matches) > end}
+                "sort_order": "desc", "more_records": len(matches) > end and end < limit}
         return json_response(200, {"data": [self.project(r, names) for r in rows], "info": info})
 
     def coql(self, request, ctx):

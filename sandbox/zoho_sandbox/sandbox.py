@@ -12,14 +12,11 @@ from .config import Settings
 from .control import Control
 from .crm import CrmApi
 from .data import Org
+from .errors import SandboxError
 from .faults import Faults
 from .limits import ConcurrencyCap, CreditBudget
 from .paging import Orderings, PageTokens
 from .server import App, Server, Traffic
-
-
-class SandboxError(Exception):
-    """A control action the stand-in refused, or a consent flow that did not end in a redirect."""
 
 
 class _NoRedirect(urllib.request.HTTPRedirectHandler):
