@@ -65,7 +65,7 @@ class Sandbox:
             raise SandboxError("already started")
         self._server = Server(self.port, App(self))
         self.port = self._server.server_address[1]
-        self._thread = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.05},
+        self._thread = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.01},
                                         name=f"zoho-sandbox-{self.port}", daemon=True)
         self._thread.start()
         return self

@@ -220,6 +220,12 @@ class Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"  # keep-alive, like Zoho; every response has a Content-Length
     server_version = "ZGS"
     timeout = 30  # idle keep-alive connections are closed, so threads do not pile up
+    wbufsize = -1  # headers and body leave in one write (flushed after each request)
+
+    def setup(self):
+        super().setup()
+        # Without this, Nagle's algorithm and the client's delayed ACK add ~40 ms per keep-alive call.
+        self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
 
     def do_GET(self):
         self.handle_request()
