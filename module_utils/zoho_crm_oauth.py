@@ -33,6 +33,7 @@ import tempfile
 import time
 import traceback
 from collections import namedtuple
+from http.client import HTTPException
 from urllib.error import HTTPError, URLError
 from urllib.parse import parse_qs, quote, urlencode, urlsplit
 from urllib.request import Request, urlopen
@@ -589,7 +590,7 @@ def _send(request, timeout, validate_certs):
         return response.status, response.read()
     except HTTPError as exc:
         return exc.code, exc.read()
-    except (URLError, OSError, ValueError) as exc:
+    except (URLError, OSError, ValueError, HTTPException) as exc:  # HTTPException: e.g. a cut-off body
         reason = getattr(exc, "reason", None) or exc
         raise TransportError("Cannot reach %s (%s). Fix: check the network and DNS, and the server URL."
                              % (urlsplit(request.full_url).netloc, str(reason)[:120]))
