@@ -1,6 +1,6 @@
 """Control endpoints under /_sandbox/ for tests and scripts running outside the process."""
 
-from .errors import GrantLimitReached
+from .errors import GrantLimitReached, SandboxError
 from .web import json_response
 
 
@@ -46,7 +46,7 @@ class Control:
             return json_response(200, action())
         except GrantLimitReached as error:
             return _error("access_denied", str(error))
-        except (TypeError, ValueError) as error:
+        except (SandboxError, TypeError, ValueError) as error:
             return _error("invalid_request", str(error))
 
 

@@ -10,6 +10,7 @@ import socket
 import struct
 import threading
 import time
+import traceback
 from collections import Counter, deque
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import urlsplit
@@ -239,7 +240,13 @@ class Handler(BaseHTTPRequestHandler):
             return
         body = self.rfile.read(length) if length else b""
         headers = {name.lower(): value for name, value in self.headers.items()}
-        response, action = self.server.app.dispatch(self.command, self.path, headers, body)
+        try:
+            response, action = self.server.app.dispatch(self.command, self.path, headers, body)
+        except Exception as error:  # a stand-in bug: answer loudly instead of dropping the connection
+            traceback.print_exc()
+            response = ApiError(500, "INTERNAL_ERROR", "Internal Server Error",
+                                {"sandbox_bug": repr(error)}).response()
+            action = None
         if action == "reset":
             # Linger 0 turns close() into a TCP reset: the client sees the connection dropped.
             self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
