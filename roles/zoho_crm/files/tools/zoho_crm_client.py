@@ -274,7 +274,7 @@ class ZohoCRMClient:
 
     def get_deal(self, deal_id, fields=DEAL_FIELDS):
         """One deal in the guide's flat shape (Deal_Name, Stage, Contact_Name, Amount, ...)."""
-        return self._tokens("Deals", deal_id, fields)
+        return self._get_record("Deals", deal_id, fields)
 
     def list_deals(self, stage=None, owner=None, limit=None, fields=DEAL_FIELDS):
         """A lazy iterator over every deal (or the first limit). Zoho's list call cannot filter, so
@@ -286,7 +286,7 @@ class ZohoCRMClient:
             def keep(record):
                 return (not stage or str(record.get("Stage") or "").lower() == stage.lower()) and (
                     not owner or _owned_by(record, owner))
-        return self._tokenss("Deals", fields, limit, keep)
+        return self._records("Deals", fields, limit, keep)
 
     def search_deals(self, text=None, criteria=None, limit=None, fields=DEAL_FIELDS):
         """Deals matching a word or Zoho criteria such as (Stage:equals:Qualification); needs the
@@ -309,7 +309,7 @@ class ZohoCRMClient:
     # ---- Contacts --------------------------------------------------------------------------
 
     def get_contact(self, contact_id, fields=CONTACT_FIELDS):
-        return self._tokens("Contacts", contact_id, fields)
+        return self._get_record("Contacts", contact_id, fields)
 
     def list_contacts(self, owner=None, limit=None, fields=CONTACT_FIELDS):
         """A lazy iterator over every contact (or the first limit); owner is applied here."""
@@ -319,7 +319,7 @@ class ZohoCRMClient:
 
             def keep(record):
                 return _owned_by(record, owner)
-        return self._tokenss("Contacts", fields, limit, keep)
+        return self._records("Contacts", fields, limit, keep)
 
     def search_contacts(self, text=None, criteria=None, email=None, limit=None, fields=CONTACT_FIELDS):
         """Contacts matching a word, criteria or an email address (any email field); needs the

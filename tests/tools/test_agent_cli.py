@@ -1,0 +1,166 @@
+"""zoho-crm.py, the agent's CLI: JSON for agents, text for people, doctor, exit statuses."""
+
+import json
+
+import pytest
+
+import zoho_crm_oauth as oauth
+
+from conftest import ALL_SCOPES, assert_one_line_error
+
+CLI = "zoho-crm.py"
+OAKLAND = "Oakland School District - Grant Funded"
+
+
+def run_json(credentials, *args):
+    completed = credentials.run(CLI, *args)
+    assert completed.returncode == 0, completed.stderr
+    return json.loads(completed.stdout)
+
+
+@pytest.fixture
+def deal(authorized):
+    return run_json(authorized, "--json", "deals", "list", "--limit", "1")[0]
+
+
+def test_deals_list_json_honours_the_limit_and_the_filters(authorized):
+    deals = run_json(authorized, "--json", "deals", "list", "--limit", "7")
+    assert len(deals) == 7 and deals[0]["Deal_Name"] == OAKLAND
+    qualification = run_json(authorized, "deals", "list", "--stage", "qualification", "--limit", "0", "--json")
+    assert qualification and all(d["Stage"] == "Qualification" for d in qualification)
+    everything = run_json(authorized, "deals", "list", "--limit", "0", "--json")
+    assert len(everything) == 60
+    assert len(qualification) == sum(d["Stage"] == "Qualification" for d in everything)
+
+
+def test_deals_list_text_is_one_line_per_deal(authorized, deal):
+    completed = authorized.run(CLI, "deals", "list", "--limit", "3")
+    lines = completed.stdout.splitlines()
+    assert len(lines) == 3
+    assert lines[0] == "%s  %s - Stage: Qualification - Amount: 50000 - Contact: Jane Smith - Closing: %s" % (
+        deal["id"], OAKLAND, deal["Closing_Date"])
+
+
+def test_deals_get_json_and_text(authorized, deal):
+    got = run_json(authorized, "deals", "get", deal["id"], "--json")
+    assert got["Deal_Name"] == OAKLAND and got["Contact_Name"] == "Jane Smith" and got["Amount"] == 50000
+    text = authorized.run(CLI, "deals", "get", deal["id"]).stdout
+    assert "Deal_Name: %s\n" % OAKLAND in text and "Stage: Qualification\n" in text
+
+
+def test_context_gives_deal_contact_and_notes(authorized, deal):
+    context = run_json(authorized, "--json", "context", deal["id"])
+    assert context["deal"]["id"] == deal["id"]
+    assert context["contact"]["Full_Name"] == "Jane Smith"
+    assert context["notes"] == run_json(authorized, "--json", "notes", "deal", deal["id"])
+    text = authorized.run(CLI, "context", deal["id"]).stdout
+    assert text.startswith("Deal\n  Deal_Name: %s\n" % OAKLAND)
+    assert "\nContact\n  Full_Name: Jane Smith\n" in text
+    assert "\nNotes (%d)\n" % len(context["notes"]) in text
+
+
+def test_contacts_get_list_and_notes(authorized, deal):
+    contact = run_json(authorized, "--json", "contacts", "get", deal["Contact_Name_id"])
+    assert contact["Full_Name"] == "Jane Smith"
+    listed = run_json(authorized, "--json", "contacts", "list", "--limit", "2")
+    assert len(listed) == 2
+    notes = run_json(authorized, "--json", "notes", "contact", contact["id"])
+    assert all(note["Parent_Id_id"] == contact["id"] for note in notes)
+    line = authorized.run(CLI, "contacts", "list", "--limit", "1").stdout.strip()
+    assert line.startswith("%s  %s <" % (listed[0]["id"], listed[0]["Full_Name"]))
+
+
+def test_search_needs_its_scope_and_says_so(authorized):
+    completed = authorized.run(CLI, "--json", "deals", "search", "Oakland")
+    assert_one_line_error(completed, oauth.SEARCH_SCOPE)
+    assert completed.returncode == oauth.EXIT_REAUTHORIZE
+    error = json.loads(completed.stdout)["error"]
+    assert error["code"] == "OAUTH_SCOPE_MISMATCH" and error["exit_status"] == oauth.EXIT_REAUTHORIZE
+    assert oauth.SEARCH_SCOPE in error["message"]
+
+
+def test_search_with_its_scope(credentials):
+    credentials.authorize(scopes=ALL_SCOPES)
+    found = run_json(credentials, "--json", "deals", "search", "Oakland")
+    assert OAKLAND in [d["Deal_Name"] for d in found]
+    smiths = run_json(credentials, "--json", "contacts", "search", "--criteria", "(Last_Name:equals:Smith)")
+    assert smiths and all("Smith" in c["Full_Name"] for c in smiths)
+
+
+def test_doctor_reads_each_granted_scope_and_skips_the_others(authorized):
+    completed = authorized.run(CLI, "doctor")
+    assert completed.returncode == 0, completed.stderr
+    lines = completed.stdout.splitlines()
+    assert lines[1].startswith("✓ token: access token valid until ")
+    assert lines[2] == "✓ deals [ZohoCRM.modules.deals.READ]: read 1 deal"
+    assert lines[3] == "✓ contacts [ZohoCRM.modules.contacts.READ]: read 1 contact"
+    assert lines[4].startswith("✓ notes [ZohoCRM.modules.notes.READ]: read ")
+    assert lines[5] == "- search [%s]: scope not granted" % oauth.SEARCH_SCOPE
+    assert lines[6] == "- coql [%s]: scope not granted" % oauth.COQL_SCOPE
+    assert lines[7] == "All checks passed."
+    counters = authorized.zoho.counters()["crm"]
+    assert counters["GET /crm/v8/Deals"] == 1 and counters["GET /crm/v8/Contacts"] == 1
+    assert counters["GET /crm/v8/Deals/{id}/Notes"] == 1
+
+
+def test_doctor_with_every_scope(credentials):
+    credentials.authorize(scopes=ALL_SCOPES)
+    report = run_json(credentials, "--json", "doctor")
+    assert report["ok"] is True
+    assert [(c["check"], c["status"]) for c in report["checks"]] == [
+        ("token", "ok"), ("deals", "ok"), ("contacts", "ok"), ("notes", "ok"), ("search", "ok"), ("coql", "ok")]
+
+
+def test_doctor_reports_a_missing_scope_and_fails(credentials):
+    credentials.authorize(scopes=("ZohoCRM.modules.deals.READ", "ZohoCRM.modules.contacts.READ"))
+    completed = credentials.run(CLI, "--json", "doctor")
+    assert completed.returncode == oauth.EXIT_REAUTHORIZE
+    report = json.loads(completed.stdout)
+    assert report["ok"] is False
+    notes = [c for c in report["checks"] if c["check"] == "notes"][0]
+    assert notes["status"] == "failed" and "ZohoCRM.modules.notes.READ" in notes["detail"]
+    assert [c["status"] for c in report["checks"] if c["check"] in ("deals", "contacts")] == ["ok", "ok"]
+    text = credentials.run(CLI, "doctor").stdout
+    assert "✗ notes [ZohoCRM.modules.notes.READ]: Zoho CRM refused" in text and "1 check(s) failed." in text
+
+
+def test_doctor_stops_at_a_revoked_token(authorized):
+    record = authorized.tokens()
+    oauth.revoke_refresh_token(record["accounts_server"], record["refresh_token"])
+    authorized.expire_access_token()
+    completed = authorized.run(CLI, "doctor")
+    assert completed.returncode == oauth.EXIT_REAUTHORIZE
+    assert "✗ token: Zoho rejected the refresh token (invalid_code)" in completed.stdout
+    assert sum(authorized.zoho.counters()["crm"].values()) == 0
+
+
+@pytest.mark.parametrize("args, status, hint", [
+    (("deals", "get", "12345abc"), oauth.EXIT_FAILED, "not a Zoho record id"),
+    (("deals", "get", "1" * 19), oauth.EXIT_FAILED, "Fix:"),
+    (("contacts", "search"), oauth.EXIT_FAILED, "needs a text, criteria or email"),
+])
+def test_bad_requests_are_one_line_errors(authorized, args, status, hint):
+    completed = authorized.run(CLI, *args)
+    assert_one_line_error(completed, hint)
+    assert completed.returncode == status
+    assert completed.stdout == ""
+
+
+def test_missing_credentials_are_a_configuration_error(credentials):
+    completed = credentials.run(CLI, "--json", "deals", "list")
+    assert_one_line_error(completed, "No token file")
+    assert completed.returncode == oauth.EXIT_CONFIG
+    assert json.loads(completed.stdout)["error"]["exit_status"] == oauth.EXIT_CONFIG
+
+
+def test_bad_arguments_exit_2_with_usage(credentials):
+    completed = credentials.run(CLI, "deals", "frobnicate")
+    assert completed.returncode == 2 and "usage:" in completed.stderr
+    assert credentials.run(CLI, "deals", "list", "--limit", "-1").returncode == 2
+
+
+def test_help_lists_commands_and_exit_statuses(credentials):
+    text = credentials.run(CLI, "--help").stdout
+    for expected in ("deals get ID", "notes deal ID", "context DEAL_ID", "doctor", "exit status: 0 ok",
+                     "4 authorize again", "5 transient"):
+        assert expected in text
