@@ -204,14 +204,13 @@ class Accounts:
     # -- token endpoint ------------------------------------------------------------------------
 
     def token(self, request) -> tuple:
-        """POST /oauth/v2/token -> (grant_type, error or None, Response)."""
+        """POST /oauth/v2/token -> (error or None, Response); errors are HTTP 200 too."""
         params = request.params()
-        grant_type = params.get("grant_type", "")
-        if request.method != "POST":
+        if request.method != "POST":  # GET is undocumented (reference §2.4): refuse it
             body = {"error": "invalid_request"}
         else:
-            body = self._token(params, request.basic_auth(), request.dc, grant_type)
-        return grant_type, body.get("error"), json_response(200, body, TOKEN_HEADERS)
+            body = self._token(params, request.basic_auth(), request.dc, params.get("grant_type", ""))
+        return body.get("error"), json_response(200, body, TOKEN_HEADERS)
 
     def _token(self, params, basic, dc, grant_type) -> dict:
         client_id, secret = params.get("client_id"), params.get("client_secret")
@@ -310,8 +309,8 @@ class Accounts:
 
     # -- revoke --------------------------------------------------------------------------------
 
-    def revoke(self, request) -> tuple:
-        """POST /oauth/v2/token/revoke -> (ok, Response)."""
+    def revoke(self, request) -> Response:
+        """POST /oauth/v2/token/revoke: {"status": "success"}, or HTTP 400 for an unknown token."""
         token = request.param("token", "")
         with self.lock:
             refresh = self.refresh_tokens.get(token)
@@ -323,8 +322,8 @@ class Accounts:
                 if access.refresh is not None:
                     access.refresh.access_tokens.remove(access)
             else:
-                return False, json_response(400, {"status": "failure", "error": "invalid_token"})
-        return True, json_response(200, {"status": "success"}, TOKEN_HEADERS)
+                return json_response(400, {"status": "failure", "error": "invalid_token"})
+        return json_response(200, {"status": "success"}, TOKEN_HEADERS)
 
     def revoke_all(self) -> None:
         with self.lock:

@@ -2,7 +2,7 @@
 
 from dataclasses import dataclass, fields
 
-# Reference §5: DC code -> Zoho's real accounts server (only used for labels on the consent page).
+# Data-center codes of reference §5 (`location` on the consent redirect).
 KNOWN_DATA_CENTERS = ("us", "eu", "in", "au", "jp", "ca", "sa", "cn", "uk")
 
 

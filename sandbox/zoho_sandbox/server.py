@@ -12,6 +12,7 @@ import threading
 import time
 import traceback
 from collections import Counter, deque
+from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import urlsplit
 
@@ -39,6 +40,24 @@ class Traffic:
         self.auth = 0
         self.log = deque(maxlen=LOG_SIZE)
         self.log_file = log_file
+
+    def count_accounts(self, request) -> None:
+        """Requests as they arrive, faulted or not: what Zoho's side would have seen."""
+        with self.lock:
+            if request.path == "/oauth/v2/token":
+                self.token[request.param("grant_type", "")] += 1
+            elif request.path == "/oauth/v2/token/revoke":
+                self.revoke += 1
+            elif request.path == "/oauth/v2/auth" and request.method == "GET":
+                self.auth += 1
+
+    def count_token_error(self, error: str) -> None:
+        with self.lock:
+            self.token_errors[error] += 1
+
+    def count_crm(self, template: str) -> None:
+        with self.lock:
+            self.crm[template] += 1
 
     def counters(self) -> dict:
         with self.lock:
@@ -73,6 +92,18 @@ def redact(request, known_secrets) -> tuple:
     return params, authorization
 
 
+@dataclass
+class Outcome:
+    """What to send: a response, unless a fault drops the connection ("reset") or cuts the body."""
+
+    response: Response | None
+    fault: str | None = None
+
+    @property
+    def action(self) -> str | None:
+        return self.fault if self.fault in ("reset", "truncated") else None
+
+
 class App:
     """Routes a request to the accounts server, the CRM API or the control endpoints."""
 
@@ -80,77 +111,64 @@ class App:
         self.sandbox = sandbox
         self.settings = sandbox.settings
 
-    def dispatch(self, method, raw_path, headers, body) -> tuple:
-        """(Response, action) where action is None, "reset" or "truncated"."""
+    def dispatch(self, method, raw_path, headers, body) -> Outcome:
         split = urlsplit(raw_path)
         query = parse_query(split.query)
         if split.path.startswith("/_sandbox/"):
             request = Request(method, split.path[len("/_sandbox"):], query, headers, body)
-            return self.sandbox.control.handle(request), None
+            return Outcome(self.sandbox.control.handle(request))
         _, dc, area, rest = (split.path.split("/", 3) + ["", "", ""])[:4]
         if dc not in self.settings.data_centers or area not in ("accounts", "api"):
-            return json_response(404, {"error": "not found", "path": split.path}), None
+            return Outcome(json_response(404, {"error": "not found", "path": split.path}))
         request = Request(method, "/" + rest, query, headers, body, dc)
-        if area == "accounts":
-            response, action, fault = self.accounts(request)
-        else:
-            response, action, fault = self.api(request)
+        outcome = self.accounts(request) if area == "accounts" else self.api(request)
         params, authorization = redact(request, self.sandbox.accounts.secret_values())
         entry = {"time": self.sandbox.clock.now(), "method": method, "path": request.path, "dc": dc,
-                 "status": None if action == "reset" else response.status, "params": params}
+                 "status": outcome.response.status if outcome.response else None, "params": params}
         if authorization:
             entry["authorization"] = authorization
-        if fault:
-            entry["fault"] = fault
+        if outcome.fault:
+            entry["fault"] = outcome.fault
         self.sandbox.traffic.record(entry)
-        return response, action
+        return outcome
 
-    def fault(self, template):
-        """Apply delay faults here; return (fault kind, error response or None)."""
+    def fault(self, template) -> Outcome | None:
+        """A fault's outcome when it replaces the real answer; delays sleep and return None."""
         fault = self.sandbox.faults.pick(template)
         if fault is None:
-            return None, None
+            return None
         if fault.kind == "delay":
             time.sleep(fault.delay)
-            return "delay", None
-        if fault.kind.startswith("status_"):
-            status = int(fault.kind[len("status_"):])
-            if status == 500 and target_group(template) == "crm":
-                return fault.kind, ApiError(500, "INTERNAL_ERROR", "Internal Server Error").response()
-            # Front-end proxies and the accounts server answer 5xx with an HTML page.
-            return fault.kind, html_response(status, f"<html><body><h1>{status} {ERROR_PAGES[status]}"
-                                                     "</h1></body></html>")
-        return fault.kind, None
-
-    def accounts(self, request) -> tuple:
-        accounts, traffic = self.sandbox.accounts, self.sandbox.traffic
-        template = f"{request.method} {request.path}"
-        group = target_group(template)
-        with traffic.lock:
-            if request.path == "/oauth/v2/token":
-                traffic.token[request.param("grant_type", "")] += 1
-            elif request.path == "/oauth/v2/token/revoke":
-                traffic.revoke += 1
-            elif request.path == "/oauth/v2/auth" and request.method == "GET":
-                traffic.auth += 1
-        kind, failure = self.fault(template)
-        if failure is not None:
-            return failure, None, kind
-        if kind == "reset":
-            return Response(0), "reset", kind
-        if kind == "access_denied":
+            return None
+        if fault.kind == "reset":  # dropped before the server acts: nothing is minted or spent
+            return Outcome(None, "reset")
+        if fault.kind == "truncated":
+            return Outcome(None, "truncated")  # the real answer is computed, then cut
+        if fault.kind == "access_denied":
             body = THROTTLE_BODIES[self.settings.throttle_wording]
-            with traffic.lock:
-                traffic.token_errors[body["error"]] += 1
-            return json_response(200, body, TOKEN_HEADERS), None, kind
-        action = "truncated" if kind == "truncated" else None
+            self.sandbox.traffic.count_token_error(body["error"])
+            return Outcome(json_response(200, body, TOKEN_HEADERS), fault.kind)
+        status = int(fault.kind[len("status_"):])
+        if status == 500 and target_group(template) == "crm":
+            return Outcome(ApiError(500, "INTERNAL_ERROR", "Internal Server Error").response(), fault.kind)
+        # Front-end proxies and the accounts server answer 5xx with an HTML page.
+        return Outcome(html_response(status, f"<html><body><h1>{status} {ERROR_PAGES[status]}</h1></body></html>"),
+                       fault.kind)
+
+    def accounts(self, request) -> Outcome:
+        accounts = self.sandbox.accounts
+        self.sandbox.traffic.count_accounts(request)
+        template = f"{request.method} {request.path}"
+        faulted = self.fault(template)
+        if faulted and faulted.fault != "truncated":
+            return faulted
+        group = target_group(template)
         if group == "token":
-            _, error, response = accounts.token(request)
+            error, response = accounts.token(request)
             if error:
-                with traffic.lock:
-                    traffic.token_errors[error] += 1
+                self.sandbox.traffic.count_token_error(error)
         elif group == "revoke":
-            _, response = accounts.revoke(request)
+            response = accounts.revoke(request)
         elif request.path == "/oauth/v2/auth" and request.method == "GET":
             response = accounts.authorize_page(request)
         elif request.path == "/oauth/v2/auth/consent" and request.method == "POST":
@@ -159,34 +177,35 @@ class App:
             response = accounts.serverinfo()
         else:
             response = html_response(404, "<html><body><h1>404 Not Found</h1></body></html>")
-        return response, action, kind
+        return Outcome(response, faulted.fault if faulted else None)
 
-    def api(self, request) -> tuple:
+    def api(self, request) -> Outcome:
         sandbox = self.sandbox
         route = sandbox.crm.route(request.path)
         if route is None:
-            return ApiError(404, "INVALID_URL_PATTERN",
-                            "Please check if the URL trying to access is a correct one").response(), None, None
+            return Outcome(ApiError(404, "INVALID_URL_PATTERN",
+                                    "Please check if the URL trying to access is a correct one").response())
         template = f"{request.method} {route.template}"
-        with sandbox.traffic.lock:
-            sandbox.traffic.crm[template] += 1
+        sandbox.traffic.count_crm(template)
         if request.method != route.method:
-            return ApiError(400, "INVALID_REQUEST_METHOD",
-                            "The http request method type is not a valid one").response(), None, None
+            return Outcome(ApiError(400, "INVALID_REQUEST_METHOD",
+                                    "The http request method type is not a valid one").response())
+        # Every CRM call takes a slot, heavy ones a sub-concurrency slot too; a full cap is 429 at once.
         caps = [sandbox.concurrency] + ([sandbox.sub_concurrency] if route.is_heavy(request.query) else [])
         held = []
         try:
-            for cap in caps:  # every CRM call takes a slot; heavy ones also a sub-concurrency slot
+            for cap in caps:
                 if not cap.acquire():
-                    raise ApiError(429, "TOO_MANY_REQUESTS", "The concurrency limit has been exceeded")
+                    return Outcome(ApiError(429, "TOO_MANY_REQUESTS",
+                                            "The concurrency limit has been exceeded").response())
                 held.append(cap)
-            kind, failure = self.fault(template)
-            if failure is not None:
-                return failure, None, kind
-            if kind == "reset":
-                return Response(0), "reset", kind
-            token = self.authenticate(request)
-            ctx = CallContext(token, self.charge)
+            faulted = self.fault(template)
+            if faulted and faulted.fault != "truncated":
+                return faulted
+            try:
+                ctx = CallContext(self.authenticate(request), self.charge)
+            except ApiError as error:
+                return Outcome(error.response(), faulted.fault if faulted else None)
             try:
                 response = route.handler(request, ctx, **route.args)
             except ApiError as error:
@@ -194,9 +213,7 @@ class App:
             remaining = sandbox.credits.remaining_header()
             if remaining is not None:
                 response.headers["X-API-CREDITS-REMAINING"] = remaining
-            return response, ("truncated" if kind == "truncated" else None), kind
-        except ApiError as error:
-            return error.response(), None, None
+            return Outcome(response, faulted.fault if faulted else None)
         finally:
             for cap in held:
                 cap.release()
@@ -241,12 +258,12 @@ class Handler(BaseHTTPRequestHandler):
         body = self.rfile.read(length) if length else b""
         headers = {name.lower(): value for name, value in self.headers.items()}
         try:
-            response, action = self.server.app.dispatch(self.command, self.path, headers, body)
+            outcome = self.server.app.dispatch(self.command, self.path, headers, body)
         except Exception as error:  # a stand-in bug: answer loudly instead of dropping the connection
             traceback.print_exc()
-            response = ApiError(500, "INTERNAL_ERROR", "Internal Server Error",
-                                {"sandbox_bug": repr(error)}).response()
-            action = None
+            outcome = Outcome(ApiError(500, "INTERNAL_ERROR", "Internal Server Error",
+                                       {"sandbox_bug": repr(error)}).response())
+        response, action = outcome.response, outcome.action
         if action == "reset":
             # Linger 0 turns close() into a TCP reset: the client sees the connection dropped.
             self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))

@@ -1,7 +1,6 @@
 """Control endpoints, the command line, and the redacted request log."""
 
 import json
-import os
 import signal
 import subprocess
 import sys
