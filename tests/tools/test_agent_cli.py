@@ -136,7 +136,7 @@ def test_doctor_stops_at_a_revoked_token(authorized):
 
 @pytest.mark.parametrize("args, status, hint", [
     (("deals", "get", "12345abc"), oauth.EXIT_FAILED, "not a Zoho record id"),
-    (("deals", "get", "1" * 19), oauth.EXIT_FAILED, "Fix:"),
+    (("deals", "get", "1" * 19), oauth.EXIT_FAILED, "has no Deals record"),
     (("contacts", "search"), oauth.EXIT_FAILED, "needs a text, criteria or email"),
 ])
 def test_bad_requests_are_one_line_errors(authorized, args, status, hint):

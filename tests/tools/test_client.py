@@ -151,9 +151,9 @@ def test_deal_context_takes_three_calls(crm, authorized):
 
 
 def test_missing_record_and_malformed_id(crm):
-    with pytest.raises(oauth.ApiError) as missing:
+    with pytest.raises(RecordNotFoundError, match="has no Deals record 1111111111111111111") as missing:
         crm.get_deal("1" * 19)
-    assert "Fix:" in str(missing.value)
+    assert "Fix:" in str(missing.value) and oauth.exit_status(missing.value) == oauth.EXIT_FAILED
     with pytest.raises(oauth.ZohoError, match="not a Zoho record id") as malformed:
         crm.get_deal("../Contacts")
     assert malformed.value.code == "invalid_id"

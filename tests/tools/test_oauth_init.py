@@ -153,7 +153,8 @@ def test_listen_catches_the_redirect_and_saves_the_tokens(listening):
     location = listening.zoho.authorize(url)
     listening.seen_secrets.add(parse_qs(urlsplit(location).query)["code"][0])
     # A stray request (a browser's favicon) is not the redirect and does not end the wait.
-    assert requests.get(location.split("?")[0].replace("/oauth/callback", "/favicon.ico"), timeout=10).status_code == 404
+    favicon = location.split("?")[0].replace("/oauth/callback", "/favicon.ico")
+    assert requests.get(favicon, timeout=10).status_code == 404
 
     page = requests.get(location, timeout=60)
 

@@ -2,9 +2,9 @@
 # -*- coding: utf-8 -*-
 # Copyright: the zoho_crm provisioning authors
 # MIT License (see LICENSE)
-"""Refresh the Zoho CRM access token when it is about to expire. Meant for cron:
+"""Refresh the Zoho CRM access token when it is about to expire. Meant for cron, e.g.
 
-    */50 * * * * cd <home>/workspace && python3 tools/zoho-crm-refresh-token.py --log-file <home>/logs/zoho-crm-token-refresh.log
+    */50 * * * * cd <home>/workspace && python3 tools/zoho-crm-refresh-token.py --log-file LOG
 
 Standard library only, so it runs on a bare python3.
 """

@@ -114,8 +114,8 @@ class ZohoCRMClient:
         self.token_file = oauth.TokenFile(os.path.join(directory, oauth.TOKENS_FILENAME))
         self._tokens = self.token_file.read()
         if self._tokens is None:
-            raise oauth.TokenFileError("No token file at %s. Fix: authorize first (python3 tools/zoho-crm-oauth-init.py)."
-                                       % self.token_file.path)
+            raise oauth.TokenFileError("No token file at %s. Fix: authorize first (python3 "
+                                       "tools/zoho-crm-oauth-init.py)." % self.token_file.path)
         self.session = session or requests.Session()
         self.timeout = timeout
         self.max_retries = max_retries
