@@ -1,0 +1,243 @@
+#!/usr/bin/env bash
+# A VPS-like test bed for molecule, without Docker: a Debian bookworm root filesystem with its own
+# users, files and cron, whose sshd listens on a loopback port and lets in an `admin` user with
+# passwordless sudo (as a cloud image's default user), plus the Zoho stand-in on the controller's
+# loopback. The target shares the controller's network namespace, so it reaches the stand-in too.
+#
+#   scripts/molecule-testbed.sh create DIR           # rootfs (cached or debootstrapped), sshd, stand-in
+#   scripts/molecule-testbed.sh destroy DIR          # stop all of it, unmount, remove DIR
+#   scripts/molecule-testbed.sh check-destroyed DIR  # fail, naming them, if processes, mounts or files remain
+#
+# DIR then holds: rootfs/, id_ed25519 (the admin's key), known_hosts (the target's host key),
+# sshd.port, sandbox.url (the stand-in's base URL) and sandbox.log.
+# Needs root (debootstrap, chroot, mount). A pristine rootfs is cached as a tarball under
+# $TESTBED_CACHE_DIR, keyed by suite, architecture and package list; without one it is built.
+set -euo pipefail
+
+REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+SUITE=bookworm
+# python3 for Ansible's modules, python3-apt for the apt module's check mode (Debian's cloud images
+# ship it with unattended-upgrades), sshd, sudo for become. cron and python3-requests are left out:
+# installing them is the role's job.
+PACKAGES=python3,python3-apt,openssh-server,sudo
+ADMIN=admin
+# uid 1000 stays free for OpenClaw's node user, which prepare creates.
+ADMIN_UID=1001
+CACHE_DIR=${TESTBED_CACHE_DIR:-/var/cache/zoho-crm-molecule}
+MARKER=.molecule-testbed
+
+log() { printf 'molecule-testbed: %s\n' "$*" >&2; }
+die() { log "$*"; exit 1; }
+
+# apt's own view of where bookworm's packages come from: every sources format, no hard-coded mirror.
+debian_mirror() {
+  local mirror
+  mirror=$(apt-get indextargets --no-release-info --format '$(REPO_URI)' \
+    "Release: $SUITE" 'Identifier: Packages' 'Target-Of: deb' | head -n 1)
+  [[ -n $mirror ]] || die "apt has no source for $SUITE; add one under /etc/apt/sources.list.d"
+  printf '%s\n' "$mirror"
+}
+
+cache_file() {
+  local key
+  key=$(printf '%s %s minbase %s\n' "$SUITE" "$(dpkg --print-architecture)" "$PACKAGES" | sha256sum | cut -c1-16)
+  printf '%s/%s-%s.tar\n' "$CACHE_DIR" "$SUITE" "$key"
+}
+
+# A pristine rootfs: unpacked from the cache when one is there and sound, else debootstrapped and
+# then cached (best effort: a full or read-only cache directory only costs the next run time).
+build_rootfs() {
+  local rootfs=$1 cache
+  cache=$(cache_file)
+  if [[ -f $cache ]]; then
+    log "unpacking the cached rootfs $cache"
+    mkdir "$rootfs"
+    if tar --extract --numeric-owner --preserve-permissions --file "$cache" --directory "$rootfs" \
+      && [[ -x $rootfs/usr/sbin/sshd ]]; then
+      return
+    fi
+    log "the cached rootfs is unusable; removing it and building a new one"
+    rm -rf --one-file-system "$rootfs" "$cache"
+  fi
+  log "debootstrapping $SUITE with $PACKAGES"
+  debootstrap --variant=minbase --include="$PACKAGES" "$SUITE" "$rootfs" "$(debian_mirror)" >&2
+  # Every test bed gets its own host keys (see start_sshd); the cache keeps none.
+  rm -f "$rootfs"/etc/ssh/ssh_host_*
+  chroot "$rootfs" apt-get clean
+  if mkdir -p "$CACHE_DIR" && tar --create --numeric-owner --file "$cache.tmp.$$" --directory "$rootfs" . \
+    && mv "$cache.tmp.$$" "$cache"; then
+    log "cached the rootfs as $cache"
+  else
+    rm -f "$cache.tmp.$$"
+    log "could not cache the rootfs under $CACHE_DIR; continuing without"
+  fi
+}
+
+# What a provider's image adds: name resolution, no daemons started by package scripts inside a
+# chroot, an admin user that logs in with a key and has passwordless sudo.
+configure_rootfs() {
+  local dir=$1 rootfs=$1/rootfs
+  cp /etc/resolv.conf "$rootfs/etc/resolv.conf"
+  # sudo looks the host name up; the chroot shares the controller's.
+  printf '127.0.0.1\tlocalhost\n127.0.1.1\t%s\n' "$(hostname)" >"$rootfs/etc/hosts"
+  printf '#!/bin/sh\n# molecule test bed: package scripts must not start daemons in the chroot.\nexit 101\n' \
+    >"$rootfs/usr/sbin/policy-rc.d"
+  chmod 0755 "$rootfs/usr/sbin/policy-rc.d"
+  chroot "$rootfs" useradd --create-home --shell /bin/bash --uid "$ADMIN_UID" --groups sudo "$ADMIN"
+  printf '%s ALL=(ALL) NOPASSWD:ALL\n' "$ADMIN" >"$rootfs/etc/sudoers.d/90-$ADMIN"
+  chmod 0440 "$rootfs/etc/sudoers.d/90-$ADMIN"
+  ssh-keygen -q -t ed25519 -N '' -C "molecule-testbed-$ADMIN" -f "$dir/id_ed25519"
+  install -d -m 0700 -o "$ADMIN_UID" -g "$ADMIN_UID" "$rootfs/home/$ADMIN/.ssh"
+  install -m 0600 -o "$ADMIN_UID" -g "$ADMIN_UID" "$dir/id_ed25519.pub" "$rootfs/home/$ADMIN/.ssh/authorized_keys"
+}
+
+mount_filesystems() {
+  local rootfs=$1
+  mount -t proc proc "$rootfs/proc"
+  mount --bind /dev "$rootfs/dev"
+  mount --bind /dev/pts "$rootfs/dev/pts"
+}
+
+free_loopback_port() {
+  python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
+}
+
+# sshd with fresh host keys on a free loopback port; known_hosts pins the key, so Ansible checks it.
+start_sshd() {
+  local dir=$1 rootfs=$1/rootfs port
+  chroot "$rootfs" ssh-keygen -A >/dev/null
+  mkdir -p "$rootfs/run/sshd"
+  port=$(free_loopback_port)
+  chroot "$rootfs" /usr/sbin/sshd -o ListenAddress=127.0.0.1 -o Port="$port" -o PidFile=/run/sshd.pid
+  printf '%s\n' "$port" >"$dir/sshd.port"
+  printf '[127.0.0.1]:%s %s\n' "$port" "$(cut -d' ' -f1,2 "$rootfs/etc/ssh/ssh_host_ed25519_key.pub")" >"$dir/known_hosts"
+  local attempt
+  for attempt in $(seq 50); do
+    if ssh -q -o BatchMode=yes -o ControlMaster=no -o StrictHostKeyChecking=yes \
+      -o UserKnownHostsFile="$dir/known_hosts" -i "$dir/id_ed25519" -p "$port" "$ADMIN@127.0.0.1" sudo -n true; then
+      log "sshd is up: $ADMIN@127.0.0.1 port $port (attempt $attempt)"
+      return
+    fi
+    sleep 0.2
+  done
+  die "cannot log in to the target over ssh on port $port"
+}
+
+start_sandbox() {
+  local dir=$1 attempt pid
+  # setsid and no inherited descriptors: it outlives this script and Ansible's task.
+  setsid "$REPO/.venv/bin/python" -m zoho_sandbox --port 0 --ready-file "$dir/sandbox.url" \
+    </dev/null >"$dir/sandbox.log" 2>&1 &
+  pid=$!
+  for attempt in $(seq 100); do
+    if [[ -s $dir/sandbox.url ]]; then
+      log "the Zoho stand-in is up at $(cat "$dir/sandbox.url") (attempt $attempt)"
+      return
+    fi
+    kill -0 "$pid" 2>/dev/null || die "the Zoho stand-in exited: $(tail -n 5 "$dir/sandbox.log")"
+    sleep 0.1
+  done
+  die "the Zoho stand-in did not write $dir/sandbox.url"
+}
+
+create() {
+  local dir=$1
+  [[ ! -e $dir ]] || die "$dir exists; run: $0 destroy $dir"
+  mkdir -p "$dir"
+  chmod 0700 "$dir"
+  : >"$dir/$MARKER"
+  build_rootfs "$dir/rootfs"
+  configure_rootfs "$dir"
+  mount_filesystems "$dir/rootfs"
+  start_sshd "$dir"
+  start_sandbox "$dir"
+}
+
+# Processes that belong to the test bed: rooted in its rootfs (sshd and its sessions, anything
+# they started) or naming DIR on their command line (the stand-in, Ansible's ssh masters, whose
+# control sockets live in DIR). This script and its callers name DIR too: ancestors are skipped.
+testbed_pids() {
+  TESTBED_DIR=$1 python3 - <<'EOF'
+import os
+directory = os.environ["TESTBED_DIR"].rstrip("/")
+ancestors, pid = set(), os.getpid()
+while pid > 1:
+    ancestors.add(pid)
+    with open(f"/proc/{pid}/stat") as f:
+        pid = int(f.read().rpartition(")")[2].split()[1])
+for pid in filter(str.isdigit, os.listdir("/proc")):
+    if int(pid) in ancestors:
+        continue
+    try:
+        root = os.readlink(f"/proc/{pid}/root")
+        with open(f"/proc/{pid}/cmdline", "rb") as f:
+            cmdline = f.read().replace(b"\0", b" ").decode(errors="replace").strip()
+    except OSError:  # gone meanwhile
+        continue
+    if root.startswith(directory + "/") or directory in cmdline:
+        print(pid, cmdline or "[" + root + "]")
+EOF
+}
+
+# Mount points at or under DIR, deepest first.
+testbed_mounts() {
+  local dir=${1%/}
+  awk -v dir="$dir" '$5 == dir || index($5, dir "/") == 1 { print $5 }' /proc/self/mountinfo | sort -r
+}
+
+stop_processes() {
+  local dir=$1 signal pids
+  # Ansible's ControlPersist masters would linger for a minute after the last task.
+  for socket in "$dir"/cp/*; do
+    [[ -S $socket ]] && ssh -o ControlPath="$socket" -O exit target 2>/dev/null || true
+  done
+  for signal in TERM TERM TERM TERM TERM KILL; do
+    pids=$(testbed_pids "$dir" | cut -d' ' -f1)
+    [[ -n $pids ]] || return 0
+    # shellcheck disable=SC2086 # one argument per pid
+    kill -"$signal" $pids 2>/dev/null || true
+    sleep 0.5
+  done
+  pids=$(testbed_pids "$dir")
+  [[ -z $pids ]] || die "processes survived SIGKILL: $pids"
+}
+
+destroy() {
+  local dir=${1%/} mountpoint
+  [[ -e $dir ]] || { log "$dir does not exist: nothing to destroy"; return; }
+  [[ -f $dir/$MARKER ]] || die "$dir was not made by this script (no $MARKER); not touching it"
+  stop_processes "$dir"
+  for mountpoint in $(testbed_mounts "$dir"); do
+    umount "$mountpoint"
+  done
+  [[ -z $(testbed_mounts "$dir") ]] || die "still mounted under $dir: $(testbed_mounts "$dir")"
+  # --one-file-system: never follow into a mount that appeared meanwhile (such as the host's /dev).
+  rm -rf --one-file-system "$dir"
+  log "destroyed $dir"
+}
+
+check_destroyed() {
+  local dir=${1%/} leftovers
+  leftovers=$(
+    testbed_pids "$dir" | sed 's/^/process: /'
+    testbed_mounts "$dir" | sed 's/^/mount: /'
+    if [[ -e $dir ]]; then echo "directory: $dir"; fi
+  )
+  [[ -z $leftovers ]] || die "left behind by the test bed:"$'\n'"$leftovers"
+  log "nothing of $dir is left: no process, mount or file"
+}
+
+main() {
+  [[ $# -eq 2 ]] || die "usage: $0 create|destroy|check-destroyed DIR"
+  [[ $(id -u) -eq 0 ]] || die "needs root (debootstrap, chroot, mount)"
+  local dir
+  dir=$(realpath --canonicalize-missing "$2")
+  case $1 in
+    create) create "$dir" ;;
+    destroy) destroy "$dir" ;;
+    check-destroyed) check_destroyed "$dir" ;;
+    *) die "unknown command $1; usage: $0 create|destroy|check-destroyed DIR" ;;
+  esac
+}
+
+main "$@"
