@@ -39,14 +39,15 @@ Command line
     First stdout line: "Zoho sandbox listening on http://127.0.0.1:PORT" (the ready file, written
     atomically, has the base URL). SIGTERM/SIGINT stop it with exit 0; bad options exit 2.
 
-Control endpoints (JSON out; POST bodies as JSON or form fields; not written to the request log)
+Control endpoints (JSON out, shaped like the Python methods; POST bodies as JSON or form fields;
+not written to the request log)
     GET    /_sandbox/client               {client_id, client_secret, redirect_uri, accounts_url, api_domain,
                                            data_centers: {dc: {accounts_url, api_domain}}}
     POST   /_sandbox/self-client-code     scope (comma-separated), lifetime?, dc? -> {"code"}
     GET    /_sandbox/clock                {"now"};  POST {"advance": seconds} -> {"now"}
     POST   /_sandbox/faults               target, kind, count?, rate?, delay? -> {"fault"}
-    GET    /_sandbox/faults ; DELETE /_sandbox/faults
-    GET    /_sandbox/counters ; GET /_sandbox/tokens ; GET /_sandbox/requests -> {"requests": [...]}
+    GET    /_sandbox/faults -> [...] ; DELETE /_sandbox/faults
+    GET    /_sandbox/counters ; GET /_sandbox/tokens ; GET /_sandbox/requests -> [...]
     POST   /_sandbox/revoke-all ; POST /_sandbox/rotate-client-secret -> {"client_secret"}
     Refusals are HTTP 400 {"error", "message"} ("access_denied" when the grant-code limit is hit).
 
@@ -76,7 +77,10 @@ The data (data.py): BrightPath Learning sells after-school programs to Californi
     order. The 60-deal org has all nine stages and five owners (user 0, Maria Alvarez, is the one
     who authorizes). Notes repeat 2,1,0,3 per deal and 1,0,1 per contact (deal 2 has none: 204).
     Records are computed from their index (lazily, cached), so --deals 100000 starts instantly; a
-    deal does not depend on the org size, and the seed varies everything except deal 0.
+    deal does not depend on the org size. The seed varies the drawn details (amounts, dates, older
+    deals' stages, sources, titles) and the client credentials; deal 0 never changes. Paging is
+    cheap at any size; searches, COQL aggregates or ORDER BY on other fields, and cvid "mine" scan
+    every record (a few seconds at 100,000 deals).
     Ids are 19-digit strings; datetimes use -08:00; lookups {name, id}; users {name, id, email}.
 
 Decisions (reference UNCONFIRMED or CONFLICT)

@@ -31,11 +31,11 @@ class Control:
             ("POST", "/faults"): lambda: {"fault": vars(sandbox.inject_fault(
                 params.get("target"), params.get("kind"), _number(params.get("count")),
                 _number(params.get("rate")), _number(params.get("delay"))))},
-            ("GET", "/faults"): lambda: {"faults": sandbox.faults.active()},
+            ("GET", "/faults"): sandbox.faults.active,
             ("DELETE", "/faults"): lambda: {"cleared": sandbox.clear_faults() is None},
             ("GET", "/counters"): sandbox.counters,
             ("GET", "/tokens"): sandbox.live_tokens,
-            ("GET", "/requests"): lambda: {"requests": sandbox.request_log()},
+            ("GET", "/requests"): sandbox.request_log,
             ("POST", "/revoke-all"): lambda: {"revoked": sandbox.revoke_all() is None},
             ("POST", "/rotate-client-secret"): lambda: {"client_secret": sandbox.rotate_client_secret()},
         }
