@@ -8,7 +8,8 @@ URL layout (one port; each data center has its own accounts server and API domai
     {base}/{dc}/accounts/oauth/v2/auth            consent page (GET); its form posts to .../auth/consent
     {base}/{dc}/accounts/oauth/v2/token           token endpoint (POST)
     {base}/{dc}/accounts/oauth/v2/token/revoke    revoke (POST)
-    {base}/{dc}/accounts/oauth/serverinfo         {"result":"success","locations":{dc: accounts URL},"stage":"production"}
+    {base}/{dc}/accounts/oauth/serverinfo         {"result": "success", "locations": {dc: accounts URL},
+                                                   "stage": "production"}
     {base}/{dc}/api/crm/v8/...                    CRM API: Deals, Contacts, Accounts, Notes, search, coql,
                                                   settings/fields, settings/related_lists, users, org
     {base}/_sandbox/...                           control endpoints (below); never on Zoho's paths
@@ -99,7 +100,8 @@ Decisions (reference UNCONFIRMED or CONFLICT)
         client, unregistered redirect_uri, missing scope or response_type other than code: HTTP
         400 HTML page, no redirect. access_type=offline gives a refresh token only if the user has
         no live grant for the client yet, or with prompt=consent. The redirect's location is the
-        user's DC (--user-dc) whichever accounts server the flow started on. Consent forms are
+        user's DC (--user-dc) whichever accounts server the flow started on, and it ends with the "&"
+        seen in real redirects. Consent forms are
         single-use and valid 10 minutes. Client id and secret are the same in every DC.
     Revoke: refresh or access tokens; unknown, already revoked or other-DC token (or GET): HTTP 400
         {"status":"failure","error":"invalid_token"}.

@@ -198,8 +198,9 @@ class Accounts:
                 return redirect(_add_query(pending["redirect_uri"], {"error": "access_denied", **state}))
             if offline:
                 self.consented.add(key)
+        # The trailing "&" is in the redirects observed from real Zoho (reference §1).
         return redirect(_add_query(pending["redirect_uri"], {
-            **state, "code": code, "location": dc, "accounts-server": self.urls.accounts_url(dc)}))
+            **state, "code": code, "location": dc, "accounts-server": self.urls.accounts_url(dc)}) + "&")
 
     # -- token endpoint ------------------------------------------------------------------------
 

@@ -26,7 +26,8 @@ def test_client_endpoint_describes_every_dc(make_zoho):
 
 
 def test_self_client_code_over_http_exchanges(zoho, post_token):
-    code = control(zoho, "POST", "/self-client-code", data={"scope": "ZohoCRM.modules.deals.READ,ZohoCRM.org.READ"}).json()["code"]
+    scope = "ZohoCRM.modules.deals.READ,ZohoCRM.org.READ"
+    code = control(zoho, "POST", "/self-client-code", data={"scope": scope}).json()["code"]
     body = post_token(zoho, grant_type="authorization_code", code=code).json()
     assert body["scope"] == "ZohoCRM.modules.deals.READ ZohoCRM.org.READ"
 
@@ -80,7 +81,8 @@ def test_unknown_control_path_is_404(zoho):
 def test_request_log_never_holds_a_secret(zoho, grant, post_token, api_for):
     body = grant(zoho)
     post_token(zoho, grant_type="refresh_token", refresh_token=body["refresh_token"])
-    requests.post(zoho.accounts_url() + "/oauth/v2/token", timeout=10, auth=(zoho.client["client_id"], zoho.client["client_secret"]),
+    basic = (zoho.client["client_id"], zoho.client["client_secret"])
+    requests.post(zoho.accounts_url() + "/oauth/v2/token", auth=basic, timeout=10,
                   params={"grant_type": "refresh_token", "refresh_token": body["refresh_token"]})
     api_for(zoho).get("/Deals", fields="Deal_Name")
     requests.post(zoho.accounts_url() + "/oauth/v2/token/revoke", data={"token": body["access_token"]}, timeout=10)
@@ -120,10 +122,11 @@ def test_cli_prints_its_url_first_and_stops_cleanly(tmp_path, signum):
                               data={"grant_type": "authorization_code", "code": code, "client_id": client["client_id"],
                                     "client_secret": client["client_secret"]}).json()
         headers = {"Authorization": "Zoho-oauthtoken " + token["access_token"]}
-        deals = requests.get(token["api_domain"] + "/crm/v8/Deals", params={"fields": "Deal_Name", "ids": "5725767000399300026"},
+        api = token["api_domain"] + "/crm/v8"
+        deals = requests.get(api + "/Deals", params={"fields": "Deal_Name", "ids": "5725767000399300026"},
                              headers=headers, timeout=10).json()
         assert deals["data"][0]["id"] == "5725767000399300026"  # deal index 99,999 exists
-        notes = requests.get(token["api_domain"] + "/crm/v8/Notes", params={"fields": "Note_Title"}, headers=headers, timeout=10)
+        notes = requests.get(api + "/Notes", params={"fields": "Note_Title"}, headers=headers, timeout=10)
         assert notes.status_code == 403
     finally:
         process.send_signal(signum)

@@ -141,7 +141,8 @@ def test_info_block_has_every_documented_key(api):
     info = body["info"]
     assert (info["per_page"], info["count"], info["page"], info["more_records"]) == (5, 5, 1, True)
     assert (info["sort_by"], info["sort_order"], info["previous_page_token"]) == ("id", "desc", None)
-    assert info["next_page_token"] and re.match(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d[+-]\d\d:\d\d$", info["page_token_expiry"])
+    assert info["next_page_token"]
+    assert re.match(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d[+-]\d\d:\d\d$", info["page_token_expiry"])
 
 
 def test_ids_descend_by_default_and_sort_params_work(api):
@@ -149,7 +150,8 @@ def test_ids_descend_by_default_and_sort_params_work(api):
     assert ids == sorted(ids, reverse=True)
     ids = [int(r["id"]) for r in api.get("/Deals", fields="Deal_Name", sort_order="asc").json()["data"]]
     assert ids == sorted(ids)
-    times = [r["Modified_Time"] for r in api.get("/Deals", fields="Modified_Time", sort_by="Modified_Time").json()["data"]]
+    rows = api.get("/Deals", fields="Modified_Time", sort_by="Modified_Time").json()["data"]
+    times = [r["Modified_Time"] for r in rows]
     assert times == sorted(times, reverse=True) and times != sorted(times)
     assert error_of(api.get("/Deals", fields="Deal_Name", sort_by="Amount"), 400)[0] == "INVALID_DATA"
 

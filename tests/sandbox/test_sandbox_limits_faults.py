@@ -138,7 +138,8 @@ def test_truncated_sends_valid_headers_and_half_the_json(zoho, api):
     zoho.inject_fault("GET /crm/v8/Deals", "truncated", count=1)
     url = urlsplit(api.base + "/Deals?fields=Deal_Name")
     connection = http.client.HTTPConnection(url.hostname, url.port, timeout=10)
-    connection.request("GET", f"{url.path}?{url.query}", headers={"Authorization": f"Zoho-oauthtoken {api.access_token}"})
+    headers = {"Authorization": f"Zoho-oauthtoken {api.access_token}"}
+    connection.request("GET", f"{url.path}?{url.query}", headers=headers)
     response = connection.getresponse()
     assert response.status == 200 and response.getheader("Content-Type") == "application/json;charset=UTF-8"
     length = int(response.getheader("Content-Length"))

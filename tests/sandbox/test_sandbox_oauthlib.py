@@ -99,6 +99,7 @@ def test_denied_consent_reaches_the_client_as_access_denied(zoho):
     session = session_for(zoho)
     auth_url, _ = session.authorization_url(zoho.accounts_url() + "/oauth/v2/auth")
     with pytest.raises(OAuth2Error) as denied:
-        session.fetch_token(zoho.accounts_url() + "/oauth/v2/token", authorization_response=browse(auth_url, approve=False),
+        session.fetch_token(zoho.accounts_url() + "/oauth/v2/token",
+                            authorization_response=browse(auth_url, approve=False),
                             client_secret=zoho.client["client_secret"])
     assert denied.value.error == "access_denied"

@@ -14,7 +14,8 @@ from zohocrmsdk.src.com.zoho.crm.api import ParameterMap
 from zohocrmsdk.src.com.zoho.crm.api.coql import BodyWrapper, CoqlOperations
 from zohocrmsdk.src.com.zoho.crm.api.dc.data_center import DataCenter
 from zohocrmsdk.src.com.zoho.crm.api.initializer import Initializer
-from zohocrmsdk.src.com.zoho.crm.api.record import GetRecordsParam, RecordOperations, ResponseWrapper, SearchRecordsParam
+from zohocrmsdk.src.com.zoho.crm.api.record import (GetRecordsParam, RecordOperations, ResponseWrapper,
+                                                    SearchRecordsParam)
 from zohocrmsdk.src.com.zoho.crm.api.related_records import GetRelatedRecordsParam, RelatedRecordsOperations
 from zohocrmsdk.src.com.zoho.crm.api.sdk_config import SDKConfig
 
@@ -74,7 +75,8 @@ def test_official_sdk_end_to_end(zoho, tmp_path):
     assert [n.get_key_value("Note_Title") for n in notes] == ["Discovery call with Jane Smith", "Budget follow-up"]
 
     body = BodyWrapper()
-    body.set_select_query("select Deal_Name, Amount from Deals where Stage = 'Qualification' order by Amount desc limit 3")
+    body.set_select_query("select Deal_Name, Amount from Deals where Stage = 'Qualification' "
+                          "order by Amount desc limit 3")
     rows = data_of(CoqlOperations().get_records(body))
     amounts = [r.get_key_value("Amount") for r in rows]
     assert len(rows) == 3 and amounts == sorted(amounts, reverse=True)
