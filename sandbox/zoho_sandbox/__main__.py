@@ -32,7 +32,7 @@ def main(argv=None) -> int:
     args = parse_args(argv)
     options = {"redirect_uri": args.redirect_uri} if args.redirect_uri else {}
     try:
-        sandbox = Sandbox(port=args.port, data_centers=tuple(args.data_centers.split(",")), user_dc=args.user_dc,
+        sandbox = Sandbox(port=args.port, data_centers=args.data_centers, user_dc=args.user_dc,
                           deals=args.deals, code_lifetime=args.code_lifetime, daily_credits=args.daily_credits,
                           concurrency=args.concurrency, admin=not args.non_admin, accept_bearer=args.accept_bearer,
                           seed=args.seed, log_file=args.log_file, **options)

@@ -38,6 +38,8 @@ class Sandbox:
         unknown = set(options) - Settings.names()
         if unknown:
             raise TypeError(f"unknown Sandbox options: {', '.join(sorted(unknown))}")
+        if isinstance(data_centers, str):  # "us,eu", as on the command line
+            data_centers = [dc.strip() for dc in data_centers.split(",") if dc.strip()]
         self.settings = Settings(data_centers=tuple(data_centers), user_dc=user_dc, deals=deals,
                                  code_lifetime=code_lifetime, daily_credits=daily_credits,
                                  concurrency=concurrency, admin=admin, accept_bearer=accept_bearer,
