@@ -4,7 +4,6 @@ SHELL := /bin/bash
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
-SITE_PACKAGES = $(shell $(BIN)/python -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])')
 # ansible-lint, molecule and the tests call the venv's tools (and its python3) by name.
 export PATH := $(CURDIR)/$(BIN):$(PATH)
 
@@ -14,8 +13,8 @@ export PATH := $(CURDIR)/$(BIN):$(PATH)
 $(VENV)/.installed: requirements.txt requirements-dev.txt constraints.txt
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --disable-pip-version-check -r requirements-dev.txt -c constraints.txt
-	# `python -m zoho_sandbox` works from anywhere in the venv.
-	echo "$(CURDIR)/sandbox" > "$(SITE_PACKAGES)/zoho-sandbox.pth"
+	# `python -m zoho_sandbox` works from anywhere in the venv (the path is read after the venv exists).
+	echo "$(CURDIR)/sandbox" > "$$($(BIN)/python -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])')/zoho-sandbox.pth"
 	touch $@
 
 venv: $(VENV)/.installed
