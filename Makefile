@@ -19,6 +19,10 @@ $(VENV)/.installed: requirements.txt requirements-dev.txt constraints.txt
 
 venv: $(VENV)/.installed
 
+# The main job on the local Zoho stand-in, as you, inside the checkout (demo/).
+demo: $(VENV)/.installed
+	$(BIN)/python scripts/demo.py
+
 test: $(VENV)/.installed lint pytest sanity
 
 lint: $(VENV)/.installed

@@ -1,11 +1,8 @@
 """The Sandbox object: builds the stand-in, runs it on a loopback port, and exposes its controls."""
 
-import re
 import threading
-import urllib.error
-import urllib.request
-from urllib.parse import urlencode, urljoin
 
+from . import browser
 from .accounts import Accounts
 from .clock import Clock
 from .config import Settings
@@ -17,11 +14,6 @@ from .faults import Faults
 from .limits import ConcurrencyCap, CreditBudget
 from .paging import Orderings, PageTokens
 from .server import App, Server, Traffic
-
-
-class _NoRedirect(urllib.request.HTTPRedirectHandler):
-    def redirect_request(self, *args, **kwargs):
-        return None  # a browser would follow it; we want the Location itself
 
 
 class Sandbox:
@@ -124,25 +116,7 @@ class Sandbox:
 
     def authorize(self, auth_url: str, approve: bool = True) -> str:
         """What a browser does: load the consent page, press Accept or Reject, return the redirect URL."""
-        opener = urllib.request.build_opener(_NoRedirect)
-        try:
-            with opener.open(auth_url, timeout=10) as page:
-                html = page.read().decode("utf-8")
-        except urllib.error.HTTPError as error:
-            raise SandboxError(f"authorization page answered {error.code}: {_title(error.read())}") from None
-        action = re.search(r'<form method="post" action="([^"]+)"', html)
-        request_id = re.search(r'name="request_id" value="([^"]+)"', html)
-        if not action or not request_id:
-            raise SandboxError("no consent form on the authorization page")
-        form = urlencode({"request_id": request_id.group(1), "action": "approve" if approve else "deny"})
-        try:
-            with opener.open(urljoin(auth_url, action.group(1)), form.encode(), timeout=10) as answer:
-                raise SandboxError(f"consent answered {answer.status} instead of a redirect: "
-                                   f"{_title(answer.read())}")
-        except urllib.error.HTTPError as error:
-            if error.code in (301, 302, 303):
-                return error.headers["Location"]
-            raise SandboxError(f"consent answered {error.code}: {_title(error.read())}") from None
+        return browser.authorize(auth_url, approve)
 
     # -- test controls -------------------------------------------------------------------------
 
@@ -173,8 +147,3 @@ class Sandbox:
     def revoke_all(self) -> None:
         """Revoke every refresh and access token, like removing the app from the user's account."""
         self.accounts.revoke_all()
-
-
-def _title(html: bytes) -> str:
-    match = re.search(rb"<h1>(.*?)</h1>", html)
-    return match.group(1).decode("utf-8", "replace") if match else html[:80].decode("utf-8", "replace")
