@@ -1,6 +1,7 @@
 """provision, verify, rotate and revoke, run for real with ansible-playbook on localhost."""
 
 import filecmp
+import getpass
 import json
 from pathlib import Path
 
@@ -41,7 +42,9 @@ def test_provision_installs_everything_and_a_rerun_changes_nothing(playbooks, zo
                        shallow=False)
     cron = playbooks.cron_file.read_text()
     assert "#Ansible: zoho_crm token refresh" in cron
-    assert "*/50 * * * *" in cron and "zoho-crm-refresh-token.py --log-file" in cron and "/tmp" not in cron
+    log = home / "logs" / "zoho-crm-token-refresh.log"
+    assert f"*/50 * * * * {getpass.getuser()} cd {playbooks.workspace} && python3 tools/zoho-crm-refresh-token.py " \
+           f"--log-file {log} --log-max-bytes 1048576" in cron
     skill = (playbooks.workspace / "skills/zoho-crm/SKILL.md").read_text()
     assert skill.startswith("---\nname: zoho-crm\n")
     for gitignore in (home / ".gitignore", playbooks.workspace / ".gitignore"):
@@ -136,7 +139,7 @@ def test_revoke_removes_everything_and_a_second_run_changes_nothing(playbooks, z
     assert not playbooks.token_path.exists() and not playbooks.client_secret_path.exists()
     assert not (playbooks.workspace / "skills/zoho-crm").exists()
     assert not any((playbooks.workspace / "tools").iterdir())
-    assert "zoho_crm" not in playbooks.cron_file.read_text()
+    assert not playbooks.cron_file.exists()  # the cron file held only our entry
     assert "zoho_crm" not in (playbooks.home / ".gitignore").read_text()
     _, again = playbooks.run("revoke.yml")
     assert recap(again)["changed"] == 0
