@@ -194,6 +194,7 @@ msg:
 
 import hashlib
 import hmac
+import os
 
 from ansible.module_utils.basic import AnsibleModule
 from ansible.module_utils.zoho_crm_oauth import (
@@ -340,8 +341,11 @@ class ZohoTokenModule:
 
     def _exchange(self, before, authorization):
         self._hide(authorization.code)
-        token_endpoint_for(self.client, authorization)  # reject an untrusted server, in check mode too
         self.result.update(changed=True, exchanged=True)
+        if self.module.check_mode and not os.path.exists(self.params["client_secret_path"]):
+            # A first run in check mode: the play's task that writes the client-secret file only predicted it.
+            return before
+        token_endpoint_for(self.client, authorization)  # reject an untrusted server, in check mode too
         if self.module.check_mode:
             return before
         with self.token_file.locked():
