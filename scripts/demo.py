@@ -111,12 +111,19 @@ def main():
         step(3, "Approve in the 'browser', then re-run with the redirect URL: the code is exchanged at once")
         redirect = browser.authorize(auth_url)  # what you do in a browser: open the URL, press Approve
         print(f"The browser was sent to: {redirect.split('?')[0]}?code=... (copy the whole address)")
-        run(playbook + ["-e", f"zoho_crm_auth_code={redirect}"])
+        # A code is a secret until it is used: pass it in a private file, not on the command line.
+        code_file = DEMO / "auth-code.json"
+        code_file.touch(mode=0o600)
+        code_file.write_text(json.dumps({"zoho_crm_auth_code": redirect}))
+        try:
+            run(playbook + ["-e", f"@{code_file.relative_to(ROOT)}"])
+        finally:
+            code_file.unlink()
 
         step(4, "The agent's view: run the deployed test tool from the workspace, as the guide does")
         run(["python3", "tools/zoho-crm-test.py"], cwd=WORKSPACE)
 
-        step(5, "An agent query: the deal in context (deal, contact and notes), as the OpenClaw skill teaches")
+        step(5, "An agent query, as the OpenClaw skill teaches: the deals in the Qualification stage")
         run(["python3", "tools/zoho-crm.py", "deals", "list", "--stage", "Qualification", "--limit", "3"],
             cwd=WORKSPACE)
 
