@@ -23,7 +23,8 @@ from pathlib import Path
 from zoho_sandbox import browser
 
 ROOT = Path(__file__).resolve().parents[1]
-DEMO = ROOT / "demo"
+# The demo's own directory: demo/ in the checkout, or the first argument (the tests use a tmp dir).
+DEMO = Path(sys.argv[1]).resolve() if len(sys.argv) > 1 else ROOT / "demo"
 HOME = DEMO / "home" / ".openclaw"
 WORKSPACE = HOME / "workspace"
 VENV_BIN = Path(sys.executable).parent
@@ -100,7 +101,7 @@ def main():
     try:
         step(1, "Start the local Zoho stand-in (accounts server + CRM v8 API) on a free loopback port")
         sandbox, base_url = start_sandbox()
-        print(f"Zoho stand-in: {base_url}  (demo home: {HOME.relative_to(ROOT)})")
+        print(f"Zoho stand-in: {base_url}  (demo home: {HOME})")
         inventory = write_inventory(base_url)
         playbook = ["ansible-playbook", "-i", inventory, "playbooks/provision.yml"]
 
@@ -116,7 +117,7 @@ def main():
         code_file.touch(mode=0o600)
         code_file.write_text(json.dumps({"zoho_crm_auth_code": redirect}))
         try:
-            run(playbook + ["-e", f"@{code_file.relative_to(ROOT)}"])
+            run(playbook + ["-e", f"@{code_file}"])
         finally:
             code_file.unlink()
 
@@ -131,7 +132,7 @@ def main():
         output = run(playbook, capture=True)
         if not re.search(r"demo-vps\s*:.*changed=0", output):
             raise SystemExit("demo: the second run changed something; it should not")
-        print("\n\033[1mDone.\033[0m Look around: demo/home/.openclaw (credentials are 0600), demo/crontab.")
+        print(f"\n\033[1mDone.\033[0m Look around: {HOME} (credentials are 0600) and {DEMO / 'crontab'}.")
     finally:
         if sandbox is not None:
             stop(sandbox)
