@@ -36,6 +36,10 @@ pytest: $(VENV)/.installed
 sanity: $(VENV)/.installed
 	scripts/ansible-test-sanity.sh
 
+# Ratios measured side by side against the local stand-in; never a pass/fail on time.
+bench: $(VENV)/.installed
+	$(BIN)/python bench/bench_client.py
+
 constraints: $(VENV)/.installed
 	{ echo "# Every transitive dependency, pinned (pip freeze of a venv built from requirements-dev.txt)."; \
 	  echo "# Regenerate: make constraints"; $(BIN)/pip freeze --exclude-editable; } > constraints.txt
