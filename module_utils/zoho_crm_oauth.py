@@ -830,17 +830,29 @@ class TokenFile:
                                              "refresh (ps aux | grep zoho-crm) and retry."
                                              % (self.lock_path, timeout))
                     time.sleep(0.05)
+            self._remove_stale_temporary_files()
             yield self
         finally:
             os.close(fd)  # closing the descriptor releases the lock
+
+    def _temporary_prefix(self):
+        return "." + os.path.basename(self.path) + "."
+
+    def _remove_stale_temporary_files(self):
+        # Writers hold the lock, so a temporary file seen by the lock's new holder belongs to a
+        # writer that was killed between creating it and renaming it.
+        directory = os.path.dirname(self.path)
+        for name in os.listdir(directory):
+            if name.startswith(self._temporary_prefix()) and name.endswith(".tmp"):
+                with contextlib.suppress(FileNotFoundError):
+                    os.unlink(os.path.join(directory, name))
 
     def write(self, record):
         """Replace the file atomically: 0600 temp file in the same directory, fsync, rename.
         Call with the lock held."""
         directory = os.path.dirname(self.path)
         owner = self._owner()
-        fd, temp_path = tempfile.mkstemp(prefix="." + os.path.basename(self.path) + ".", suffix=".tmp",
-                                         dir=directory)
+        fd, temp_path = tempfile.mkstemp(prefix=self._temporary_prefix(), suffix=".tmp", dir=directory)
         try:
             os.fchmod(fd, self.mode)
             if owner and os.geteuid() == 0:

@@ -161,3 +161,16 @@ def test_lock_is_exclusive_across_processes_and_times_out(token_file):
         holder.join(10)
     with token_file.locked(timeout=5):
         pass  # free again once the holder is gone
+
+
+def test_taking_the_lock_clears_a_killed_writers_temporary_file(token_file):
+    directory = os.path.dirname(token_file.path)
+    stale = os.path.join(directory, "." + oauth.TOKENS_FILENAME + ".abc123.tmp")
+    unrelated = os.path.join(directory, "notes.tmp")
+    for path in (stale, unrelated):
+        with open(path, "w") as handle:
+            handle.write("{")
+    with token_file.locked():
+        pass
+    assert not os.path.exists(stale)
+    assert os.path.exists(unrelated)
