@@ -38,10 +38,9 @@ from zoho_sandbox import Sandbox  # noqa: E402
 
 def provision(zoho, directory):
     """A credentials directory with fresh tokens from a Self Client code."""
-    client = oauth.ClientConfig(client_id=zoho.client["client_id"], client_secret=zoho.client["client_secret"],
-                                token_uri=zoho.accounts_url() + oauth.TOKEN_PATH,
-                                redirect_uri=zoho.client["redirect_uri"])
-    Path(directory, oauth.CLIENT_SECRET_FILENAME).write_text(json.dumps(client.as_file_content()))
+    path = Path(directory, oauth.CLIENT_SECRET_FILENAME)
+    path.write_text(json.dumps(dict(zoho.client, token_uri=zoho.accounts_url() + oauth.TOKEN_PATH)))
+    client = oauth.ClientConfig.load(str(path))
     code = zoho.self_client_code(list(oauth.DEFAULT_SCOPES))
     record = oauth.exchange_code(client, oauth.parse_authorization_response(code))
     token_file = oauth.TokenFile(os.path.join(directory, oauth.TOKENS_FILENAME))

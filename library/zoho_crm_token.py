@@ -200,22 +200,25 @@ from ansible.module_utils.basic import AnsibleModule
 from ansible.module_utils.zoho_crm_oauth import (
     DATA_CENTERS,
     DEFAULT_MIN_TTL,
+    DEFAULT_SCOPES,
     DEFAULT_TIMEOUT,
     AuthorizationResponse,
     ClientConfig,
     TokenFile,
+    TokenFileError,
     ZohoError,
+    accounts_server_of,
     authorization_url,
     code_digest,
-    exchange_code,
+    fingerprint,
+    missing_scopes,
     needs_refresh,
     parse_authorization_response,
     parse_scopes,
-    probe_api,
     redacted,
     refresh_token_file,
     revoke_refresh_token,
-    scope_satisfied,
+    store_exchanged_tokens,
     token_endpoint_for,
 )
 
@@ -244,6 +247,11 @@ class ZohoTokenModule:
     @property
     def scopes(self):
         return parse_scopes(self.params["scopes"] or self.client.scopes)
+
+    def _client_file_pending(self):
+        """Check mode on a fresh host: the play's task that writes the client-secret file only
+        predicted it, so there is no client to read yet."""
+        return self.module.check_mode and not os.path.exists(self.params["client_secret_path"])
 
     def _hide(self, *secrets):
         """Ansible masks these values wherever they could still surface."""
@@ -277,8 +285,7 @@ class ZohoTokenModule:
         """Why stored tokens cannot serve what is asked, or None."""
         if record.get("client_id") and record["client_id"] != self.client.client_id:
             return "they belong to another client ID"
-        granted = parse_scopes(record.get("scope") or "")
-        missing = [scope for scope in self.scopes if not scope_satisfied(scope, granted)]
+        missing = missing_scopes(record, self.scopes)
         if missing:
             return "they lack the scopes %s" % ", ".join(missing)
         return None
@@ -286,19 +293,6 @@ class ZohoTokenModule:
     @property
     def _http(self):
         return dict(timeout=self.params["timeout"], validate_certs=self.params["validate_certs"])
-
-    def _accounts_server(self, record):
-        # Files written by the manual guide's script do not say where they came from.
-        return record.get("accounts_server") or self.client.accounts_server
-
-    def _prove(self, record):
-        """Before replacing working tokens, read the CRM with the new ones; if that fails, revoke
-        the new refresh token (it would otherwise occupy one of Zoho's 20 slots) and stop."""
-        try:
-            probe_api(record, **self._http)
-        except ZohoError:
-            revoke_refresh_token(self._accounts_server(record), record["refresh_token"], **self._http)
-            raise
 
     def _report(self, record):
         if record:
@@ -314,8 +308,11 @@ class ZohoTokenModule:
             file_args, self.result["changed"], diff=diff)
 
     def _require_authorization(self, reason):
-        self.result.update(authorization_required=True,
-                           authorization_url=authorization_url(self.client, self._state(), self.scopes))
+        self.result["authorization_required"] = True
+        if self._client_file_pending():
+            reason += " (Check mode: the authorization URL is shown once the client-secret file exists.)"
+        else:
+            self.result["authorization_url"] = authorization_url(self.client, self._state(), self.scopes)
         raise AuthorizationRequired(reason)
 
     # ---- states -------------------------------------------------------------------------
@@ -342,22 +339,19 @@ class ZohoTokenModule:
     def _exchange(self, before, authorization):
         self._hide(authorization.code)
         self.result.update(changed=True, exchanged=True)
-        if self.module.check_mode and not os.path.exists(self.params["client_secret_path"]):
-            # A first run in check mode: the play's task that writes the client-secret file only predicted it.
+        if self._client_file_pending():
             return before
         token_endpoint_for(self.client, authorization)  # reject an untrusted server, in check mode too
         if self.module.check_mode:
             return before
-        with self.token_file.locked():
-            after = exchange_code(self.client, authorization, **self._http)
-            self._hide(after["access_token"], after["refresh_token"])
-            if before:
-                self._prove(after)
-            self.token_file.write(after)
-        if before and before["refresh_token"] != after["refresh_token"]:
-            # Only once the new tokens are safely on disk: free the old token's slot at Zoho.
-            self.result["revoked"] = revoke_refresh_token(self._accounts_server(before), before["refresh_token"],
-                                                          **self._http)
+        # Replacing tokens: the new ones must carry the scopes and read the CRM before the swap.
+        exchange = store_exchanged_tokens(self.token_file, self.client, authorization, self.scopes, **self._http)
+        after = exchange.record
+        self._hide(after["access_token"], after["refresh_token"])
+        self.result["revoked"] = bool(exchange.revoked)
+        if exchange.revoke_error:
+            self.module.warn("The replaced refresh token %s was not revoked: %s" % (
+                fingerprint(exchange.replaced["refresh_token"]), exchange.revoke_error))
         mismatch = self._mismatch(after)
         if mismatch:
             self._require_authorization("The code was exchanged, but the new tokens cannot be used: %s. Generate a "
@@ -383,29 +377,46 @@ class ZohoTokenModule:
     def revoked(self, before):
         if before is None:
             return None
-        self.result.update(changed=True, revoked=True)
+        self.result.update(changed=True, revoked=bool(before))
+        if not before:
+            self.module.warn("The token file %s is damaged: it is removed, and nothing could be revoked at Zoho."
+                             % self.token_file.path)
         if self.module.check_mode:
             return before
         with self.token_file.locked():
-            current = self._read()
+            current = self._read_for("revoked")
             if current:
-                self.result["revoked"] = revoke_refresh_token(self._accounts_server(current), current["refresh_token"],
-                                                              **self._http)
+                self.result["revoked"] = revoke_refresh_token(accounts_server_of(current, self._client_if_present()),
+                                                              current["refresh_token"], **self._http)
                 if not self.result["revoked"]:
                     self.module.warn("Zoho no longer knew the refresh token (already revoked); the file was removed.")
             self.token_file.remove()
+        self.token_file.remove_lock()
         return None
+
+    def _client_if_present(self):
+        # Revoking must work after the client-secret file is gone: the token file names its server.
+        return self.client if os.path.exists(self.params["client_secret_path"]) else None
+
+    def _read_for(self, state):
+        """The stored record; for revoking, a damaged file reads as {} (nothing to revoke, remove it)."""
+        try:
+            return self._read()
+        except TokenFileError:
+            if state != "revoked":
+                raise
+            return {}
 
     def run(self):
         state = self.params["state"]
-        before = self._read()
+        before = self._read_for(state)
         try:
             after = getattr(self, state)(before)
         except AuthorizationRequired as exc:
             self._report(self._read())
             self.module.fail_json(msg=str(exc), **self.result)
         if self.module.check_mode and self.result["changed"]:
-            after_view = {} if state == "revoked" else _predicted(before, state, self.scopes)
+            after_view = {} if state == "revoked" else _predicted(before, state, self.params["scopes"])
         else:
             after_view = redacted(after)
         diff = dict(before=redacted(before), after=after_view)
@@ -418,8 +429,9 @@ class ZohoTokenModule:
 
 
 def _predicted(before, state, scopes):
-    """The redacted view check mode shows for the change it predicts."""
-    view = dict(redacted(before)) if before else {"scopes": list(scopes)}
+    """The redacted view check mode shows for the change it predicts (the client-secret file may
+    not exist yet, so the scopes come from the arguments or the stored tokens)."""
+    view = dict(redacted(before)) if before else {"scopes": list(parse_scopes(scopes or DEFAULT_SCOPES))}
     view.update(expires_at="(new)", access_token="(new)")
     if state == "present":
         view["refresh_token"] = "(new)"
@@ -449,6 +461,11 @@ def main():
         result = ZohoTokenModule(module).run()
     except ZohoError as exc:
         module.fail_json(msg=str(exc), error_code=exc.code, token_path=module.params["token_path"], changed=False)
+    except OSError as exc:
+        path = exc.filename or module.params["token_path"]
+        module.fail_json(msg="Cannot use %s (%s). Fix: check the owner, mode and free space of the credentials "
+                             "directory; run as root or as its owner." % (path, exc.strerror or exc),
+                         error_code="os_error", token_path=module.params["token_path"], changed=False)
     module.exit_json(**result)
 
 

@@ -77,7 +77,8 @@ DATA_CENTERS = dict((dc.code, dc) for dc in (
 # Grant codes look like 1000.<32 hex>.<32 hex>; accept any dotted alphanumeric form in case Zoho
 # changes the lengths, but nothing that could smuggle in another parameter or whitespace.
 GRANT_CODE_PATTERN = re.compile(r"^[0-9]+\.[0-9A-Za-z]+\.[0-9A-Za-z]+$")
-PLACEHOLDER_PATTERN = re.compile(r"PASTE_|YOUR_|CHANGE_?ME|REPLACE_?ME|<.*>", re.IGNORECASE)
+# The role's preflight uses the same two patterns (tests/role/test_role_metadata.py compares them).
+PLACEHOLDER_PATTERN = re.compile(r"PASTE_|YOUR_|CHANGE_?ME|REPLACE_?ME|^x+$|<.*>", re.IGNORECASE)
 
 # The guide's token-file fields first, then what this project adds.
 GUIDE_TOKEN_FIELDS = ("access_token", "refresh_token", "expires_in", "api_domain", "token_type", "scope")
@@ -335,6 +336,10 @@ def run_tool(main, argv=None):
     except KeyboardInterrupt:
         sys.stderr.write("Interrupted.\n")
         return 130
+    except BrokenPipeError:
+        # The reader went away (e.g. `| head`): not a failure, and nothing more can be written.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return EXIT_OK
     except OSError as exc:
         sys.stderr.write("Error: %s. Fix: check the owner, mode and free space of the credentials directory.\n"
                          % exc)
@@ -458,13 +463,6 @@ class ClientConfig:
     @property
     def accounts_server(self):
         return _accounts_base(self.token_uri)
-
-    def as_file_content(self):
-        """The client-secret file's JSON object, in the guide's field order."""
-        content = dict((field, getattr(self, field)) for field in CLIENT_SECRET_FIELDS)
-        content["data_center"] = self.data_center
-        content["scopes"] = list(self.scopes)
-        return content
 
 
 def _accounts_base(token_uri):
@@ -624,8 +622,10 @@ def probe_api(record, timeout=DEFAULT_TIMEOUT, validate_certs=True):
     """Read one record id with the record's access token, from the first module its scopes allow:
     proof that new tokens work before they replace old ones. Raises the CRM's typed error."""
     granted = parse_scopes(record.get("scope") or "")
+    # Not Notes: listing all notes is for admins only (403 NOT_SUPPORTED otherwise).
     modules = [scope.split(".")[2] for scope in granted
-               if re.match(r"(?i)^ZohoCRM\.modules\.[a-z_]+\.(READ|ALL)$", scope)]
+               if re.match(r"(?i)^ZohoCRM\.modules\.[a-z_]+\.(READ|ALL)$", scope)
+               and scope.split(".")[2].lower() != "notes"]
     if not modules:
         return
     path = "/crm/v8/%s?fields=id&per_page=1" % modules[0].title()
@@ -668,11 +668,73 @@ def exchange_code(client, authorization, timeout=DEFAULT_TIMEOUT, validate_certs
 
 def refresh_access_token(client, record, timeout=DEFAULT_TIMEOUT, validate_certs=True, now=None):
     """Mint a new access token; the refresh token is kept (Zoho never rotates it)."""
-    accounts_server = record.get("accounts_server") or client.accounts_server
+    accounts_server = accounts_server_of(record, client)
     fields = [("grant_type", "refresh_token"), ("client_id", client.client_id),
               ("client_secret", client.client_secret), ("refresh_token", record["refresh_token"])]
     response = request_tokens(accounts_server + TOKEN_PATH, fields, "refresh_token", timeout, validate_certs)
     return token_record(response, client, accounts_server, now=now, previous=record)
+
+
+def accounts_server_of(record, client):
+    """Where a token record's tokens live. Files written by the manual guide's script do not say,
+    so the client-secret file's server is assumed (client may be None when there is none)."""
+    if record.get("accounts_server"):
+        return record["accounts_server"]
+    if client is None:
+        raise ConfigError("The token file does not name the accounts server that issued it, and there is no "
+                          "client-secret file to take it from. Fix: restore the client-secret file (run the "
+                          "provisioning playbook), or revoke the app under Connected Apps in Zoho Accounts.")
+    return client.accounts_server
+
+
+def missing_scopes(record, wanted):
+    """The wanted scopes that a token record's scopes do not cover."""
+    granted = parse_scopes(record.get("scope") or "")
+    return [scope for scope in parse_scopes(wanted) if not scope_satisfied(scope, granted)]
+
+
+ExchangeResult = namedtuple("ExchangeResult", "record replaced revoked revoke_error")
+
+
+def store_exchanged_tokens(token_file, client, authorization, scopes=None, timeout=DEFAULT_TIMEOUT,
+                           validate_certs=True):
+    """Exchange a grant code and store its tokens, under the token file's lock.
+
+    Into an empty (or unreadable) file the new tokens go as they are. When they would replace
+    stored tokens, they must first carry the wanted scopes and read the CRM; if not, the new
+    refresh token is revoked (it would occupy one of Zoho's 20 slots), the file is left as it
+    was, and the error is raised. Once the new file is written, the replaced refresh token is
+    revoked; a failure there is returned in revoke_error rather than raised, since the new tokens
+    are in place.
+    """
+    with token_file.locked():
+        try:
+            replaced = token_file.read()
+        except TokenFileError:
+            replaced = None  # damaged beyond use: nothing worth keeping
+        record = exchange_code(client, authorization, timeout=timeout, validate_certs=validate_certs)
+        if replaced:
+            try:
+                missing = missing_scopes(record, scopes or client.scopes)
+                if missing:
+                    raise AuthorizationError(
+                        "The new code's tokens lack %s, so the stored tokens were kept. Fix: generate a code "
+                        "for all the scopes (%s)." % (", ".join(missing), ",".join(scopes or client.scopes)))
+                probe_api(record, timeout=timeout, validate_certs=validate_certs)
+            except ZohoError:
+                with contextlib.suppress(ZohoError):
+                    revoke_refresh_token(accounts_server_of(record, client), record["refresh_token"],
+                                         timeout=timeout, validate_certs=validate_certs)
+                raise
+        token_file.write(record)
+    revoked, revoke_error = None, None
+    if replaced and replaced["refresh_token"] != record["refresh_token"]:
+        try:
+            revoked = revoke_refresh_token(accounts_server_of(replaced, client), replaced["refresh_token"],
+                                           timeout=timeout, validate_certs=validate_certs)
+        except ZohoError as exc:
+            revoke_error = exc
+    return ExchangeResult(record, replaced, revoked, revoke_error)
 
 
 def revoke_refresh_token(accounts_server, refresh_token, timeout=DEFAULT_TIMEOUT, validate_certs=True):
@@ -870,14 +932,19 @@ class TokenFile:
         _fsync_directory(directory)
 
     def remove(self):
-        """Delete the token file and its lock file; True when something was removed."""
-        removed = False
-        for path in (self.path, self.lock_path):
-            with contextlib.suppress(FileNotFoundError):
-                os.unlink(path)
-                removed = removed or path == self.path
+        """Delete the token file (call with the lock held); True when there was one."""
+        try:
+            os.unlink(self.path)
+        except FileNotFoundError:
+            return False
         _fsync_directory(os.path.dirname(self.path))
-        return removed
+        return True
+
+    def remove_lock(self):
+        """Delete the lock file, once the token file is gone and the lock released: a process still
+        waiting on the old lock then finds no tokens, which is the truth."""
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(self.lock_path)
 
 
 def ordered_record(record):

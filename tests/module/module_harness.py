@@ -20,11 +20,12 @@ import zoho_crm_token  # noqa: E402
 
 
 def write_client_file(path, zoho, **overrides):
-    client = zoho_crm_oauth.ClientConfig(
-        client_id=zoho.client["client_id"], client_secret=zoho.client["client_secret"],
-        token_uri=zoho.accounts_url() + zoho_crm_oauth.TOKEN_PATH, redirect_uri=zoho.client["redirect_uri"],
-        data_center="us")
-    content = client.as_file_content()
+    """The client-secret file the role writes, for the stand-in's client."""
+    accounts = zoho.accounts_url()
+    content = dict(client_id=zoho.client["client_id"], client_secret=zoho.client["client_secret"],
+                   redirect_uri=zoho.client["redirect_uri"], auth_uri=accounts + zoho_crm_oauth.AUTH_PATH,
+                   token_uri=accounts + zoho_crm_oauth.TOKEN_PATH, data_center="us",
+                   scopes=list(zoho_crm_oauth.DEFAULT_SCOPES))
     content.update(overrides)
     path.write_text(json.dumps(content))
     return path

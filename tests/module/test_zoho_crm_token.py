@@ -337,3 +337,55 @@ def test_a_corrupt_token_file(run):
 def test_bad_arguments_are_refused(run):
     result = run(state="exploded")
     assert result["failed"] and "state" in result["msg"]
+
+
+# ---- found in review ---------------------------------------------------------------------------
+
+def test_reauthorizing_with_a_narrower_code_keeps_the_working_tokens(run, zoho):
+    run(code=run.code())
+    before = run.token_bytes()
+    result = run(code=run.code(scopes=["ZohoCRM.modules.deals.READ"]), reauthorize=True)
+    assert result["failed"] and "lack ZohoCRM.modules.contacts.READ" in result["msg"]
+    assert run.token_bytes() == before
+    assert zoho.counters()["revoke"] == 1  # the new, narrower refresh token: not the working one
+    assert not run(state="refreshed", force=True).get("failed")
+
+
+def test_proof_of_new_tokens_avoids_the_admin_only_notes_list(make_zoho, credentials, capsys):
+    zoho = make_zoho(admin=False)
+    run = ModuleRunner(zoho, credentials, capsys)
+    scopes = ["ZohoCRM.modules.notes.READ", "ZohoCRM.modules.deals.READ", "ZohoCRM.modules.contacts.READ"]
+    run(code=run.code(scopes=scopes), scopes=scopes)
+    result = run(code=run.code(scopes=scopes), scopes=scopes, reauthorize=True)
+    assert result["changed"] and result["revoked"]
+    assert zoho.counters()["crm"].get("GET /crm/v8/Notes", 0) == 0
+
+
+def test_check_mode_on_a_fresh_host_without_a_client_file(run, zoho):
+    run.client_file.unlink()
+    result = run(check_mode=True, scopes=list(zoho_crm_oauth.DEFAULT_SCOPES))
+    assert result["failed"] and result["authorization_required"]
+    assert "Check mode" in result["msg"] and "authorization_url" not in result
+    predicted = run(code=run.code(), check_mode=True, diff=True)
+    assert predicted["changed"] and predicted["exchanged"]
+    assert predicted["diff"]["after"]["scopes"] == list(zoho_crm_oauth.DEFAULT_SCOPES)
+    assert sum(zoho.counters()["token"].values()) == 0
+
+
+def test_an_unusable_lock_path_fails_in_one_line(run):
+    run(code=run.code())
+    os.unlink(str(run.token_path) + ".lock")
+    os.mkdir(str(run.token_path) + ".lock")
+    result = run(state="refreshed", force=True)
+    assert result["failed"] and result["error_code"] == "os_error"
+    assert "Cannot use" in result["msg"] and "Fix:" in result["msg"] and "Traceback" not in json.dumps(result)
+
+
+def test_revoking_a_damaged_file_removes_it(run, zoho):
+    run.token_path.write_text("{half")
+    result = run(state="revoked")
+    assert result["changed"] and not result["revoked"]
+    assert any("damaged" in warning for warning in warnings_of(result))
+    assert not run.token_path.exists()
+    assert zoho.counters()["revoke"] == 0
+    assert not run(state="revoked")["changed"]

@@ -195,7 +195,7 @@ def test_client_config_loads_the_guides_file(tmp_path):
     assert client.accounts_server == "https://accounts.zoho.eu"
     assert client.scopes == oauth.DEFAULT_SCOPES
     assert "xyz" not in repr(client)
-    assert client.as_file_content()["token_uri"] == "https://accounts.zoho.eu/oauth/v2/token"
+    assert client.auth_uri == "https://accounts.zoho.eu/oauth/v2/auth"
 
 
 @pytest.mark.parametrize("content, fragment", [
@@ -203,10 +203,10 @@ def test_client_config_loads_the_guides_file(tmp_path):
     ("{not json", "not a JSON object"),
     ('["a"]', "not a JSON object"),
     ('{"client_id": "1000.A"}', "lacks client_secret, token_uri"),
-    ('{"client_id": "PASTE_CLIENT_ID_HERE", "client_secret": "x", "token_uri": "https://a/oauth/v2/token"}',
+    ('{"client_id": "PASTE_CLIENT_ID_HERE", "client_secret": "s3cret", "token_uri": "https://a/oauth/v2/token"}',
      "placeholder"),
-    ('{"client_id": "1000.A", "client_secret": "x", "token_uri": "ftp://a/oauth/v2/token"}', "not an http(s) URL"),
-    ('{"client_id": "1000.A", "client_secret": "x", "token_uri": "https://a/t", "data_center": "mars"}',
+    ('{"client_id": "1000.A", "client_secret": "s3cret", "token_uri": "ftp://a/oauth/v2/token"}', "not an http(s) URL"),
+    ('{"client_id": "1000.A", "client_secret": "s3cret", "token_uri": "https://a/t", "data_center": "mars"}',
      "Unknown Zoho data center"),
 ])
 def test_bad_client_secret_file_is_refused_with_a_fix(tmp_path, content, fragment):

@@ -126,12 +126,14 @@ def test_unreadable_file_names_the_fix():
     assert "owner and mode" in message
 
 
-def test_remove_deletes_file_and_lock(token_file):
+def test_remove_deletes_the_file_then_the_lock(token_file):
     with token_file.locked():
         token_file.write(RECORD)
-    assert token_file.remove() is True
+        assert token_file.remove() is True
+        assert token_file.remove() is False
+    token_file.remove_lock()
     assert os.listdir(os.path.dirname(token_file.path)) == []
-    assert token_file.remove() is False
+    token_file.remove_lock()  # nothing left: still fine
 
 
 def test_lock_without_credentials_directory_names_the_fix(tmp_path):

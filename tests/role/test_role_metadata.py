@@ -71,3 +71,10 @@ def test_every_tool_in_files_is_deployed_and_removed():
 def test_the_deployed_oauth_module_is_the_module_utils_file():
     deployed = ROLE / "files/tools/zoho_crm_oauth.py"
     assert deployed.resolve() == (ROOT / "module_utils/zoho_crm_oauth.py").resolve()
+
+
+def test_preflight_patterns_match_module_utils():
+    role_vars = load("vars/main.yml")
+    assert role_vars["__zoho_crm_placeholder_pattern"] == "(?i)(%s)" % zoho_crm_oauth.PLACEHOLDER_PATTERN.pattern
+    preflight = (ROLE / "tasks/preflight.yml").read_text()
+    assert "is regex('%s')" % zoho_crm_oauth.GRANT_CODE_PATTERN.pattern in preflight

@@ -6,7 +6,7 @@ import pytest
 
 import zoho_crm_oauth as oauth
 
-from conftest import ALL_SCOPES, assert_one_line_error
+from tool_harness import ALL_SCOPES, assert_one_line_error
 
 CLI = "zoho-crm.py"
 OAKLAND = "Oakland School District - Grant Funded"
@@ -164,3 +164,16 @@ def test_help_lists_commands_and_exit_statuses(credentials):
     for expected in ("deals get ID", "notes deal ID", "context DEAL_ID", "doctor", "exit status: 0 ok",
                      "4 authorize again", "5 transient"):
         assert expected in text
+
+
+def test_a_reader_that_stops_early_is_not_an_error(make_zoho, make_credentials):
+    # Enough deals that the output outgrows the pipe buffer once the reader has gone.
+    credentials = make_credentials(make_zoho(deals=2000))
+    credentials.authorize()
+    process = credentials.start(CLI, "deals", "list", "--limit", "0")
+    first_line = process.stdout.readline()
+    process.stdout.close()  # like `| head -1`
+    stderr = process.stderr.read()
+    assert process.wait(60) == 0, stderr
+    assert OAKLAND in first_line
+    assert stderr == ""

@@ -10,7 +10,7 @@ import requests
 import zoho_crm_oauth as oauth
 from zoho_crm_client import DEAL_FIELDS, RecordNotFoundError, ZohoCRMClient
 
-from conftest import ALL_SCOPES, TOOLS_DIR, tool_environment
+from tool_harness import ALL_SCOPES, TOOLS_DIR, tool_environment
 
 OAKLAND = {"Deal_Name": "Oakland School District - Grant Funded", "Stage": "Qualification",
            "Contact_Name": "Jane Smith", "Amount": 50000}
@@ -335,3 +335,24 @@ def test_workspace_import_as_the_guide_shows(authorized, tmp_path):
     assert completed.returncode == 0, completed.stderr
     assert completed.stdout.splitlines() == [str(home / "credentials" / oauth.TOKENS_FILENAME),
                                              OAKLAND["Deal_Name"]]
+
+
+def test_a_running_client_picks_up_a_rotated_client_secret(authorized):
+    crm = client_for(authorized)
+    deal_id = first_deal_id(crm)
+    new_secret = authorized.zoho.rotate_client_secret()
+    authorized.seen_secrets.add(new_secret)
+    authorized.write_client_secret(client_secret=new_secret)  # what rotate.yml installs
+    authorized.expire_access_token()
+    crm._tokens = authorized.token_file.read()  # as if the access token had aged in this process
+
+    assert crm.get_deal(deal_id)["id"] == deal_id
+    assert authorized.zoho.counters()["token"]["refresh_token"] == 1
+
+
+def test_a_plain_number_timeout_is_accepted(authorized):
+    crm = client_for(authorized, timeout=7)
+    authorized.expire_access_token()
+    crm._tokens = authorized.token_file.read()
+    assert crm.get_deal(first_deal_id(crm))["Deal_Name"]
+    assert crm.timeout == (7, 7)

@@ -8,7 +8,7 @@ import pytest
 
 import zoho_crm_oauth as oauth
 
-from conftest import assert_one_line_error
+from tool_harness import assert_one_line_error
 
 EXCHANGE = "zoho-crm-oauth-exchange.py"
 
@@ -88,6 +88,17 @@ def test_force_replaces_working_tokens_and_revokes_the_old_refresh_token(authori
     assert authorized.zoho.live_tokens()[authorized.zoho.client["client_id"]]["refresh_tokens"] == 1
     with pytest.raises(oauth.InvalidCodeError):
         oauth.refresh_access_token(authorized.client(), old)
+
+
+def test_force_with_a_narrower_code_keeps_the_working_tokens(authorized):
+    before = authorized.token_bytes()
+
+    completed = authorized.run(EXCHANGE, "--force", authorized.self_client_code(["ZohoCRM.modules.deals.READ"]))
+
+    assert_one_line_error(completed, "lack ZohoCRM.modules.contacts.READ", "stored tokens were kept")
+    assert completed.returncode == oauth.EXIT_REAUTHORIZE
+    assert authorized.token_bytes() == before
+    assert authorized.zoho.live_tokens()[authorized.zoho.client["client_id"]]["refresh_tokens"] == 1
 
 
 def test_tokens_whose_refresh_token_was_revoked_are_replaced_without_force(authorized):

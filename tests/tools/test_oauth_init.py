@@ -10,7 +10,7 @@ import requests
 
 import zoho_crm_oauth as oauth
 
-from conftest import assert_one_line_error
+from tool_harness import assert_one_line_error
 
 INIT = "zoho-crm-oauth-init.py"
 

@@ -4,7 +4,7 @@ import pytest
 
 import zoho_crm_oauth as oauth
 
-from conftest import assert_one_line_error
+from tool_harness import assert_one_line_error
 
 TEST = "zoho-crm-test.py"
 

@@ -93,26 +93,19 @@ def main(argv=None):
               "tools/zoho-crm-test.py), or re-run with --force to replace it." % token_file.path, file=sys.stderr)
         return oauth.EXIT_FAILED
 
-    with token_file.locked():
-        record = oauth.exchange_code(client, authorization)
-        replaced = readable_record(token_file)
-        token_file.write(record)
+    # Replacing tokens: the new ones must carry the scopes and read the CRM before the swap.
+    exchange = oauth.store_exchanged_tokens(token_file, client, authorization)
+    record = exchange.record
     print("✓ Tokens retrieved successfully")
     print("Access Token: %s" % oauth.mask(record["access_token"]))
     print("Refresh Token: %s" % oauth.mask(record["refresh_token"]))
     print("Expires In: %d seconds (%s)" % (record["expires_in"], describe_lifetime(record["expires_in"])))
     print("✓ Tokens saved to: %s" % token_file.path)
-
-    if replaced and replaced["refresh_token"] != record["refresh_token"]:
-        # Only now that the new tokens are on disk: free the old token's slot at Zoho.
-        accounts_server = replaced.get("accounts_server") or client.accounts_server
-        try:
-            revoked = oauth.revoke_refresh_token(accounts_server, replaced["refresh_token"])
-        except oauth.ZohoError as exc:
-            print("Warning: the previous refresh token (%s) was not revoked: %s" % (
-                oauth.fingerprint(replaced["refresh_token"]), exc), file=sys.stderr)
-        else:
-            print("✓ Previous refresh token %s" % ("revoked" if revoked else "was already invalid at Zoho"))
+    if exchange.revoke_error:
+        print("Warning: the previous refresh token (%s) was not revoked: %s" % (
+            oauth.fingerprint(exchange.replaced["refresh_token"]), exchange.revoke_error), file=sys.stderr)
+    elif exchange.revoked is not None:
+        print("✓ Previous refresh token %s" % ("revoked" if exchange.revoked else "was already invalid at Zoho"))
     print("Next: python3 tools/zoho-crm-test.py")
     return oauth.EXIT_OK
 

@@ -72,6 +72,15 @@ def make_logger(log_file, max_bytes):
     return logger
 
 
+def failed(log, log_file, exc):
+    """Log a failure and return its exit status; with a log file, also tell cron (it mails stderr)."""
+    status = oauth.exit_status(exc)
+    log.error("refresh failed (exit %d): %s", status, exc)
+    if log_file:
+        print("Error: %s" % exc, file=sys.stderr)
+    return status
+
+
 def minutes_left(record):
     return int((oauth.expires_at(record) - time.time()) // 60)
 
@@ -94,12 +103,12 @@ def main(argv=None):
         client = oauth.ClientConfig.load(os.path.join(directory, oauth.CLIENT_SECRET_FILENAME))
         token_file = oauth.TokenFile(os.path.join(directory, oauth.TOKENS_FILENAME))
         record, refreshed = oauth.refresh_token_file(token_file, client, min_ttl=args.min_ttl, force=args.force)
+    except OSError as error:  # the lock or the directory: logged like the rest, not only on stderr
+        return failed(log, args.log_file, oauth.ConfigError(
+            "Cannot use %s (%s). Fix: check the owner and mode of the credentials directory."
+            % (error.filename or directory, error.strerror or error)))
     except oauth.ZohoError as exc:
-        status = oauth.exit_status(exc)
-        log.error("refresh failed (exit %d): %s", status, exc)
-        if args.log_file:
-            print("Error: %s" % exc, file=sys.stderr)  # cron mails what a failing job prints
-        return status
+        return failed(log, args.log_file, exc)
     if refreshed:
         log.info("refreshed the access token %s: expires at %s (%d min), API %s", oauth.fingerprint(
             record["access_token"]), record["expires_at"], minutes_left(record), record["api_domain"])

@@ -110,14 +110,16 @@ class ZohoCRMClient:
     def __init__(self, credentials_dir=None, session=None, timeout=DEFAULT_TIMEOUT, max_retries=3, backoff=0.5,
                  max_backoff=5.0, min_ttl=oauth.DEFAULT_MIN_TTL):
         directory = credentials_dir or oauth.default_credentials_dir()
-        self.oauth_client = oauth.ClientConfig.load(os.path.join(directory, oauth.CLIENT_SECRET_FILENAME))
+        self.client_secret_path = os.path.join(directory, oauth.CLIENT_SECRET_FILENAME)
+        self.oauth_client = oauth.ClientConfig.load(self.client_secret_path)
         self.token_file = oauth.TokenFile(os.path.join(directory, oauth.TOKENS_FILENAME))
         self._tokens = self.token_file.read()
         if self._tokens is None:
             raise oauth.TokenFileError("No token file at %s. Fix: authorize first (python3 "
                                        "tools/zoho-crm-oauth-init.py)." % self.token_file.path)
         self.session = session or requests.Session()
-        self.timeout = timeout
+        # requests takes one number or (connect, read); the token endpoint gets the read part.
+        self.timeout = timeout if isinstance(timeout, tuple) else (timeout, timeout)
         self.max_retries = max_retries
         self.backoff = backoff
         self.max_backoff = max_backoff
@@ -147,6 +149,8 @@ class ZohoCRMClient:
         return self._tokens["access_token"]
 
     def _refresh(self, rejected_access_token=None):
+        # Read again: rotate.yml may have installed a new client secret since this client started.
+        self.oauth_client = oauth.ClientConfig.load(self.client_secret_path)
         self._tokens, _refreshed = oauth.refresh_token_file(
             self.token_file, self.oauth_client, min_ttl=self.min_ttl, rejected_access_token=rejected_access_token,
             timeout=self.timeout[1])
