@@ -53,7 +53,8 @@ DEFAULT_REDIRECT_URI = "http://localhost:8080/oauth/callback"
 DEFAULT_TIMEOUT = 30
 # Refresh this long before expiry, so a request never starts with a token about to die.
 DEFAULT_MIN_TTL = 300
-LOCK_TIMEOUT = 60
+# Long enough for the slowest holder: an exchange, the proof read and a revoke, each up to DEFAULT_TIMEOUT.
+LOCK_TIMEOUT = 120
 
 USER_AGENT = "zoho-crm-provisioning"
 TOKEN_PATH = "/oauth/v2/token"

@@ -51,7 +51,8 @@ def print_instructions(client, state, listening):
     print("  python3 tools/zoho-crm-oauth-exchange.py -      (then paste it and press Enter)")
     print()
     print("Alternative without a redirect (Self Client):")
-    print("  1. Open %s, choose Self Client, then Generate Code." % console.console_url)
+    print("  1. Open %s, choose Self Client, then Generate Code.%s" % (
+        console.console_url, "" if console.confirmed else " (This data center's hosts are not confirmed by Zoho's SDKs.)"))
     print("  2. Scope: %s" % ",".join(client.scopes))
     print("  3. Pick a duration (10 minutes), create, copy the code, and run:")
     print("     python3 tools/zoho-crm-oauth-exchange.py -")
