@@ -23,7 +23,7 @@ venv: $(VENV)/.installed
 demo: $(VENV)/.installed
 	$(BIN)/python scripts/demo.py
 
-test: $(VENV)/.installed lint pytest sanity
+test: $(VENV)/.installed lint pytest sanity molecule
 
 lint: $(VENV)/.installed
 	$(BIN)/yamllint --strict .
@@ -35,6 +35,12 @@ pytest: $(VENV)/.installed
 # ansible-test's checks of the module (DOCUMENTATION against argument_spec, pylint, pep8, ...).
 sanity: $(VENV)/.installed
 	scripts/ansible-test-sanity.sh
+
+# Every scenario under molecule/, each on its own debootstrapped bookworm host reached over SSH
+# (scripts/molecule-testbed.sh; needs root). Runs on one machine share /var/tmp/zoho-crm-molecule,
+# so they take turns.
+molecule: $(VENV)/.installed
+	flock /var/tmp/zoho-crm-molecule.lock $(BIN)/molecule test --all
 
 # Ratios measured side by side against the local stand-in; never a pass/fail on time.
 bench: $(VENV)/.installed
