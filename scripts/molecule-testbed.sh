@@ -59,8 +59,12 @@ build_rootfs() {
     log "the cached rootfs is unusable; removing it and building a new one"
     rm -rf --one-file-system "$rootfs" "$cache"
   fi
-  log "debootstrapping $SUITE with $PACKAGES"
-  debootstrap --variant=minbase --include="$PACKAGES" "$SUITE" "$rootfs" "$(debian_mirror)" >&2
+  log "debootstrapping $SUITE with $PACKAGES (log: $rootfs.debootstrap.log)"
+  if ! debootstrap --variant=minbase --include="$PACKAGES" "$SUITE" "$rootfs" "$(debian_mirror)" \
+    >"$rootfs.debootstrap.log" 2>&1; then
+    tail -n 20 "$rootfs.debootstrap.log" >&2
+    die "debootstrap failed"
+  fi
   # Every test bed gets its own host keys (see start_sshd); the cache keeps none.
   rm -f "$rootfs"/etc/ssh/ssh_host_*
   chroot "$rootfs" apt-get clean
