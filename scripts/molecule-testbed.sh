@@ -190,7 +190,7 @@ testbed_mounts() {
 }
 
 stop_processes() {
-  local dir=$1 signal pids
+  local dir=$1 socket signal pids
   # Ansible's ControlPersist masters would linger for a minute after the last task.
   for socket in "$dir"/cp/*; do
     [[ -S $socket ]] && ssh -o ControlPath="$socket" -O exit target 2>/dev/null || true
