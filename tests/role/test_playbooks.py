@@ -26,6 +26,15 @@ def test_first_run_without_a_code_shows_how_to_authorize_and_exits_0(playbooks, 
     assert sum(zoho.counters()["token"].values()) == 0
 
 
+def test_check_mode_on_a_fresh_host_changes_nothing_and_calls_no_one(playbooks, zoho):
+    _, output = playbooks.run("provision.yml", "--check")
+    assert "check mode: shown on a real run" in output and recap(output)["failed"] == 0
+    _, with_code = playbooks.run("provision.yml", "--check", "-e", f"zoho_crm_auth_code={playbooks.code()}")
+    assert recap(with_code)["failed"] == 0
+    assert not playbooks.home.exists()
+    assert sum(zoho.counters()["token"].values()) == 0
+
+
 def test_provision_installs_everything_and_a_rerun_changes_nothing(playbooks, zoho):
     _, output = playbooks.provision()
     assert recap(output)["failed"] == 0 and recap(output)["changed"] > 0
@@ -133,6 +142,8 @@ def test_rotate_to_a_wrong_client_secret_keeps_the_old_one(playbooks):
 
 def test_revoke_removes_everything_and_a_second_run_changes_nothing(playbooks, zoho):
     playbooks.provision()
+    with open(playbooks.workspace / ".gitignore", "a") as gitignore:
+        gitignore.write("drafts/\n")  # a line of the user's own
     _, output = playbooks.run("revoke.yml")
     assert recap(output)["changed"] > 0
     assert zoho.counters()["revoke"] == 1
@@ -140,7 +151,8 @@ def test_revoke_removes_everything_and_a_second_run_changes_nothing(playbooks, z
     assert not (playbooks.workspace / "skills/zoho-crm").exists()
     assert not any((playbooks.workspace / "tools").iterdir())
     assert not playbooks.cron_file.exists()  # the cron file held only our entry
-    assert "zoho_crm" not in (playbooks.home / ".gitignore").read_text()
+    assert not (playbooks.home / ".gitignore").exists()  # created by the role, empty now
+    assert (playbooks.workspace / ".gitignore").read_text() == "drafts/\n"
     _, again = playbooks.run("revoke.yml")
     assert recap(again)["changed"] == 0
 
