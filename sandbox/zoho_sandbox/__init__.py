@@ -64,7 +64,9 @@ Request log entries: time (stand-in clock), method, path, dc, status (None after
 
 Faults: target "token", "revoke", "auth" (consent pages), "crm", or a template such as
     "GET /crm/v8/Deals/{id}" or "POST /oauth/v2/token". Kinds: status_500 (CRM: the JSON
-    INTERNAL_ERROR envelope; accounts: an HTML page), status_502/status_503 (HTML, as a proxy would),
+    INTERNAL_ERROR envelope; accounts: an HTML page), status_429 (CRM: the JSON TOO_MANY_REQUESTS
+    envelope, as at the concurrency cap; accounts: an HTML page, as a front-end proxy would; Zoho's
+    own token throttle is access_denied), status_502/status_503 (HTML, as a proxy would),
     delay (seconds, at most 60, then the call proceeds), reset (the connection is dropped before the
     server acts: nothing minted or charged), truncated (the real answer with valid headers and
     Content-Length, half the body, then close), access_denied (token targets only: the throttle

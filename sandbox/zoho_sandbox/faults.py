@@ -4,7 +4,7 @@ import random
 import threading
 from dataclasses import dataclass
 
-KINDS = ("status_500", "status_502", "status_503", "delay", "reset", "truncated", "access_denied")
+KINDS = ("status_429", "status_500", "status_502", "status_503", "delay", "reset", "truncated", "access_denied")
 GROUP_TARGETS = ("token", "revoke", "auth", "crm")
 TOKEN_TEMPLATE = "POST /oauth/v2/token"
 MAX_DELAY = 60.0

@@ -25,7 +25,7 @@ MAX_BODY = 1 << 20
 LOG_SIZE = 10_000
 SECRET_PARAMS = {"client_secret", "code", "refresh_token", "token", "access_token", "password"}
 REDACTED = "[REDACTED]"
-ERROR_PAGES = {500: "Internal Server Error", 502: "Bad Gateway", 503: "Service Unavailable"}
+ERROR_PAGES = {429: "Too Many Requests", 500: "Internal Server Error", 502: "Bad Gateway", 503: "Service Unavailable"}
 
 
 class Traffic:
@@ -151,6 +151,9 @@ class App:
         status = int(fault.kind[len("status_"):])
         if status == 500 and target_group(template) == "crm":
             return Outcome(ApiError(500, "INTERNAL_ERROR", "Internal Server Error").response(), fault.kind)
+        if status == 429 and target_group(template) == "crm":
+            return Outcome(ApiError(429, "TOO_MANY_REQUESTS", "The concurrency limit has been exceeded").response(),
+                           fault.kind)
         # Front-end proxies and the accounts server answer 5xx with an HTML page.
         return Outcome(html_response(status, f"<html><body><h1>{status} {ERROR_PAGES[status]}</h1></body></html>"),
                        fault.kind)

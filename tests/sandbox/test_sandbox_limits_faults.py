@@ -90,7 +90,14 @@ def test_status_500_on_crm_is_zoho_internal_error_for_count_calls(zoho, api):
     assert zoho.counters()["crm"]["GET /crm/v8/Deals"] == 2  # faulted calls are counted too
 
 
-@pytest.mark.parametrize("kind, status", [("status_500", 500), ("status_502", 502), ("status_503", 503)])
+def test_status_429_on_crm_is_zoho_too_many_requests(zoho, api):
+    zoho.inject_fault("GET /crm/v8/Deals", "status_429", count=1)
+    assert error_code(api.get("/Deals", fields="Deal_Name"), 429) == "TOO_MANY_REQUESTS"
+    assert api.get("/Deals", fields="Deal_Name").status_code == 200
+
+
+@pytest.mark.parametrize("kind, status", [("status_429", 429), ("status_500", 500), ("status_502", 502),
+                                          ("status_503", 503)])
 def test_status_faults_on_the_token_endpoint_are_html(zoho, post_token, grant, kind, status):
     refresh_token = grant(zoho)["refresh_token"]
     zoho.inject_fault("token", kind, count=1)
