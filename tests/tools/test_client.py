@@ -246,6 +246,25 @@ def test_retries_are_bounded(authorized):
     assert oauth.exit_status(raised.value) == oauth.EXIT_RETRY_LATER
 
 
+@pytest.mark.parametrize("rejected_by_zoho", [False, True], ids=["expired-per-the-file", "rejected-by-zoho"])
+def test_a_transient_token_endpoint_failure_is_retried(authorized, rejected_by_zoho):
+    if rejected_by_zoho:
+        authorized.zoho.clock.advance(3700)  # Zoho's clock passes the expiry; the file's has not
+    else:
+        authorized.expire_access_token()
+    authorized.zoho.inject_fault("token", "status_503", count=2)
+    assert len(list(client_for(authorized).list_deals(limit=1))) == 1
+    assert authorized.zoho.counters()["token"]["refresh_token"] == 3
+
+
+def test_access_denied_on_refresh_is_not_retried(authorized):
+    authorized.expire_access_token()
+    authorized.zoho.inject_fault("token", "access_denied")
+    with pytest.raises(oauth.TokenThrottledError):
+        list(client_for(authorized).list_deals(limit=1))
+    assert authorized.zoho.counters()["token"]["refresh_token"] == 1  # retrying cannot lift the limit
+
+
 def test_a_slow_answer_times_out_and_is_retried(authorized):
     crm = client_for(authorized, timeout=(2, 0.3))
     authorized.zoho.inject_fault("GET /crm/v8/Deals", "delay", count=1, delay=1.0)

@@ -101,8 +101,9 @@ class ZohoCRMClient:
     """Zoho CRM v8, read-only, on the OpenClaw credentials files.
 
     credentials_dir defaults to zoho_crm_oauth.default_credentials_dir(); session may be any
-    requests.Session (proxies, tests). Connection errors, 429 and 5xx are retried max_retries
-    times with jittered exponential backoff; an INVALID_TOKEN answer refreshes once and retries.
+    requests.Session (proxies, tests). Connection errors, 429 and 5xx, of the API or of the token
+    refresh, are retried max_retries times with jittered exponential backoff; an INVALID_TOKEN
+    answer refreshes once and retries.
     credits_remaining holds the last X-API-CREDITS-REMAINING Zoho sent (it sends it once half of
     the day's credits are spent).
     """
@@ -158,18 +159,26 @@ class ZohoCRMClient:
     # ---- HTTP ------------------------------------------------------------------------------
 
     def _request(self, method, path, params=None, json_body=None):
-        """One CRM call, with retries; returns the decoded JSON, or None for 204 (no rows)."""
+        """One CRM call, with retries; returns the decoded JSON, or None for 204 (no rows). A token
+        refresh that fails for a transient reason (the accounts server down, slow or cut off) is
+        retried like the call itself; Zoho's minting limit ("Access Denied") is not: only time lifts it."""
         api_path = API_PATH + path
+        rejected_token = None  # an access token Zoho refused: refreshed before the next attempt
         token_refreshed = False
         attempt = 0
         while True:
-            token = self.access_token()
             try:
+                if rejected_token is not None:
+                    self._refresh(rejected_access_token=rejected_token)
+                    rejected_token = None
+                token = self.access_token()
                 response = self.session.request(
                     method, self.api_domain + api_path, params=params, json=json_body, timeout=self.timeout,
                     headers={"Authorization": "Zoho-oauthtoken " + token, "Accept": "application/json"})
             except requests.exceptions.RequestException as exc:
                 failure = self._transport_error(exc)
+            except oauth.ZohoError as exc:  # the token file or the token endpoint
+                failure = exc
             else:
                 failure = None
                 self._note_credits(response)
@@ -185,7 +194,7 @@ class ZohoCRMClient:
                     failure = oauth.api_error(response.status_code, payload, method, api_path, self.granted_scopes)
                     if failure.code == "INVALID_TOKEN" and not token_refreshed:
                         token_refreshed = True
-                        self._refresh(rejected_access_token=token)
+                        rejected_token = token
                         continue
             if not failure.retryable or attempt >= self.max_retries:
                 raise failure
