@@ -192,8 +192,6 @@ msg:
   type: str
 """
 
-import hashlib
-import hmac
 import os
 
 from ansible.module_utils.basic import AnsibleModule
@@ -208,6 +206,7 @@ from ansible.module_utils.zoho_crm_oauth import (
     TokenFileError,
     ZohoError,
     accounts_server_of,
+    authorization_state,
     authorization_url,
     code_digest,
     fingerprint,
@@ -264,18 +263,14 @@ class ZohoTokenModule:
         return record
 
     def _state(self):
-        # Derived from the client secret rather than random: the same host gets the same URL on
-        # every run, and a pasted redirect can be checked without storing anything.
-        mac = hmac.new(self.client.client_secret.encode("utf-8"),
-                       ("zoho_crm_token:" + self.token_file.path).encode("utf-8"), hashlib.sha256)
-        return mac.hexdigest()[:24]
+        # The same on every run and in the init tool's URL, so a pasted redirect can be checked.
+        return authorization_state(self.client, self.token_file.path)
 
     def _authorization(self):
-        authorization = parse_authorization_response(self.params["code"])
-        if authorization.state is not None and authorization.state != self._state():
-            # A redirect from the init tool's own URL carries a random state; only this module's
-            # state can be checked here.
-            self.module.warn("The redirect's state was not issued by this task; it was not verified.")
+        # A redirect must carry this host's state; in check mode on a fresh host there is no client
+        # to derive it from yet, and nothing is exchanged anyway.
+        expected_state = None if self._client_file_pending() else self._state()
+        authorization = parse_authorization_response(self.params["code"], expected_state=expected_state)
         if self.params["data_center"] and not authorization.accounts_server:
             authorization = AuthorizationResponse(authorization.code, authorization.state, authorization.location,
                                                   DATA_CENTERS[self.params["data_center"]].accounts_url)

@@ -18,11 +18,13 @@ Zoho's rules that shape this file (see the project's zoho-api reference):
 No message, repr or exception text produced here contains a secret.
 """
 
+import argparse
 import calendar
 import contextlib
 import errno
 import fcntl
 import hashlib
+import hmac
 import json
 import os
 import re
@@ -321,6 +323,14 @@ def exit_status(error):
     return EXIT_FAILED
 
 
+class ArgumentParser(argparse.ArgumentParser):
+    """argparse with the tools' error convention: one line naming the cause and the fix, exit 2
+    (argparse's own exits with usage lines first, which an agent reading stderr must then skip)."""
+
+    def error(self, message):
+        self.exit(2, "Error: %s. Fix: see %s --help.\n" % (message, self.prog))
+
+
 def run_tool(main, argv=None):
     """Run a tool's main(argv), which returns an exit status. Failures become one line on stderr
     and an exit status, never a traceback: a traceback's messages could quote a secret."""
@@ -392,9 +402,25 @@ def _origin(url):
     return (parts.scheme.lower(), (parts.hostname or "").lower(), parts.port)
 
 
-def _read_json_object(path, error_class, what):
+LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "::1")
+
+
+def require_secure_url(url, what, error_class, fix):
+    """A URL that secrets are sent to must be https; plain http only on this machine's loopback
+    (a local stand-in), where nothing crosses a network."""
+    scheme, host, _port = _origin(url)
+    if not urlsplit(url).netloc or scheme not in ("http", "https"):
+        raise error_class("%s %r is not an http(s) URL. Fix: %s" % (what, url[:80], fix))
+    if scheme == "http" and host not in LOOPBACK_HOSTS:
+        raise error_class("%s %s is plain http, so secrets would cross the network unencrypted. Fix: %s" % (
+            what, url[:80], fix))
+
+
+def _read_json_object(path, error_class, what, private=False):
     try:
         with open(path, "rb") as handle:
+            if private:
+                _require_private(handle, path, what)
             raw = handle.read()
     except (IOError, OSError) as exc:
         if exc.errno == errno.ENOENT:
@@ -411,6 +437,16 @@ def _read_json_object(path, error_class, what):
         raise error_class("The %s %s is not a JSON object. Fix: restore it by running the provisioning "
                           "playbook again." % (what, path))
     return data
+
+
+def _require_private(handle, path, what):
+    # As ssh does with a private key: a secret file others can read is refused, not used, so the
+    # exposure is noticed. The role's runs repair the mode (the module reads with private=False).
+    mode = os.fstat(handle.fileno()).st_mode & 0o777
+    if mode & 0o077:
+        raise ConfigError("The %s %s can be read by other users (mode %04o). Fix: chmod 600 %s (provision.yml "
+                          "repairs it too); if anyone else could read it, rotate the credentials (rotate.yml)."
+                          % (what, path, mode, path))
 
 
 class ClientConfig:
@@ -432,8 +468,9 @@ class ClientConfig:
         return "ClientConfig(client_id=%r, token_uri=%r, client_secret=<redacted>)" % (self.client_id, self.token_uri)
 
     @classmethod
-    def load(cls, path):
-        data = _read_json_object(path, ConfigError, "client-secret file")
+    def load(cls, path, private=False):
+        """private: refuse a file that other users can read (the tools do; the module repairs it)."""
+        data = _read_json_object(path, ConfigError, "client-secret file", private)
         missing = [field for field in ("client_id", "client_secret", "token_uri") if not data.get(field)]
         if missing:
             raise ConfigError("The client-secret file %s lacks %s. Fix: fill it in (the role writes it from "
@@ -453,11 +490,13 @@ class ClientConfig:
             if PLACEHOLDER_PATTERN.search(value):
                 raise ConfigError("%s is still a placeholder. Fix: put the real value from Zoho's API console "
                                   "(in Ansible Vault)." % name)
-        for name in ("token_uri", "auth_uri", "redirect_uri"):
-            value = getattr(self, name)
-            if _origin(value)[0] not in ("http", "https") or not urlsplit(value).netloc:
-                raise ConfigError("%s %r is not an http(s) URL. Fix: use e.g. %s." % (
-                    name, value, DATA_CENTERS["us"].accounts_url + TOKEN_PATH))
+        for name in ("token_uri", "auth_uri"):
+            require_secure_url(getattr(self, name), name, ConfigError, "use your data center's accounts server, "
+                               "e.g. %s." % (DATA_CENTERS["us"].accounts_url + TOKEN_PATH))
+        # The redirect URI carries no secret of ours, and Zoho allows http ones (e.g. http://localhost:8080/...).
+        if _origin(self.redirect_uri)[0] not in ("http", "https") or not urlsplit(self.redirect_uri).netloc:
+            raise ConfigError("redirect_uri %r is not an http(s) URL. Fix: use the one registered for the client, "
+                              "e.g. %s." % (self.redirect_uri, DEFAULT_REDIRECT_URI))
         if self.data_center is not None:
             data_center(self.data_center)
 
@@ -493,6 +532,14 @@ def new_state():
     return secrets.token_urlsafe(16)
 
 
+def authorization_state(client, token_path):
+    """The state of every authorization URL for one token file, derived from the client secret:
+    the same on every run of the module and the init tool, unguessable without the secret, and
+    checkable when a redirect URL is pasted without storing anything."""
+    message = ("zoho_crm_token:" + os.path.abspath(token_path)).encode("utf-8")
+    return hmac.new(client.client_secret.encode("utf-8"), message, hashlib.sha256).hexdigest()[:24]
+
+
 def authorization_url(client, state, scopes=None):
     """The consent URL: offline access for a refresh token, consent forced so Zoho issues one even
     to a user who consented before."""
@@ -511,7 +558,8 @@ def authorization_url(client, state, scopes=None):
 def parse_authorization_response(text, expected_state=None):
     """A bare grant code (Self Client or copied from the address bar), or the whole redirect URL
     (or just its query string). Redirects also tell the data center through location and
-    accounts-server."""
+    accounts-server. With expected_state, a redirect must carry that state (a bare code has none
+    to check)."""
     text = (text or "").strip()
     if not text:
         raise AuthorizationError("No grant code given. Fix: pass the code, or the whole URL the browser was "
@@ -796,6 +844,8 @@ def token_record(response, client, accounts_server, now=None, previous=None, cod
         raise TokenFileError("No refresh token in the response nor in the token file. Fix: authorize again.")
     if not record["api_domain"]:
         raise TransportError("Zoho's token response lacks api_domain. Fix: retry; if it persists, report it.")
+    require_secure_url(record["api_domain"], "The token response's api_domain", TransportError,
+                       "check the accounts server URL; Zoho's API domains are https.")
     return record
 
 
@@ -838,10 +888,13 @@ class TokenFile:
     directory, so a refresh run as root never leaves the agent's user locked out.
     """
 
-    def __init__(self, path, mode=0o600):
+    def __init__(self, path, mode=0o600, private=False):
+        """private: refuse to read a file that other users can read (the tools do; the module
+        repairs the mode instead)."""
         self.path = os.path.abspath(path)
         self.lock_path = self.path + ".lock"
         self.mode = mode
+        self.private = private
 
     def __repr__(self):
         return "TokenFile(%r)" % self.path
@@ -853,12 +906,14 @@ class TokenFile:
         """The validated record, or None when there is no file."""
         if not os.path.exists(self.path):
             return None
-        record = _read_json_object(self.path, TokenFileError, "token file")
+        record = _read_json_object(self.path, TokenFileError, "token file", self.private)
         missing = [key for key in ("access_token", "refresh_token", "api_domain") if not record.get(key)]
         if missing:
             raise TokenFileError("The token file %s lacks %s. Fix: authorize again (provision.yml with "
                                  "zoho_crm_auth_code, or tools/zoho-crm-oauth-exchange.py)." % (
                                      self.path, ", ".join(missing)))
+        require_secure_url(str(record["api_domain"]), "The token file's api_domain", TokenFileError,
+                           "authorize again: Zoho's token response names an https API domain.")
         return record
 
     def _owner(self):

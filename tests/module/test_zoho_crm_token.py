@@ -57,11 +57,13 @@ def test_a_whole_redirect_url_is_accepted(run, zoho):
     assert run.tokens()["accounts_server"] == zoho.accounts_url()
 
 
-def test_a_foreign_redirect_state_is_reported(run, zoho):
+def test_a_foreign_redirect_state_is_refused_before_calling_zoho(run, zoho):
     auth_url = run()["authorization_url"].replace("state=", "state=x")
     result = run(code=zoho.authorize(auth_url))
-    assert result["changed"]
-    assert any("state was not issued by this task" in warning for warning in warnings_of(result))
+    assert result["failed"] and not result["changed"]
+    assert "state does not match" in result["msg"] and "Fix:" in result["msg"]
+    assert run.token_bytes() is None
+    assert token_calls(zoho, "authorization_code") == 0
 
 
 def test_another_code_with_tokens_present_is_not_used(run, zoho):
@@ -153,8 +155,10 @@ def test_check_mode_predicts_the_exchange_without_calling_zoho(run, zoho):
 
 
 def test_check_mode_still_rejects_an_untrusted_server(run):
-    redirect = ("http://localhost:8080/oauth/callback?code=1000.aa.bb&accounts-server="
-                "https%3A%2F%2Faccounts.evil.example")
+    state = zoho_crm_oauth.authorization_state(zoho_crm_oauth.ClientConfig.load(str(run.client_file)),
+                                               str(run.token_path))
+    redirect = ("http://localhost:8080/oauth/callback?state=%s&code=1000.aa.bb&accounts-server="
+                "https%%3A%%2F%%2Faccounts.evil.example" % state)
     result = run(code=redirect, check_mode=True)
     assert result["failed"] and "not Zoho's" in result["msg"]
 

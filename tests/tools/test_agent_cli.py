@@ -153,9 +153,12 @@ def test_missing_credentials_are_a_configuration_error(credentials):
     assert json.loads(completed.stdout)["error"]["exit_status"] == oauth.EXIT_CONFIG
 
 
-def test_bad_arguments_exit_2_with_usage(credentials):
+def test_bad_arguments_exit_2_with_one_line_and_the_help_to_read(credentials):
     completed = credentials.run(CLI, "deals", "frobnicate")
-    assert completed.returncode == 2 and "usage:" in completed.stderr
+    assert completed.returncode == 2
+    assert completed.stderr.strip().splitlines() == [
+        "Error: argument ACTION: invalid choice: 'frobnicate' (choose from 'get', 'list', 'search'). "
+        "Fix: see zoho-crm.py deals --help."]
     assert credentials.run(CLI, "deals", "list", "--limit", "-1").returncode == 2
 
 

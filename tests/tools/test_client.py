@@ -286,10 +286,13 @@ def test_unreachable_api_is_a_transient_transport_error(authorized):
     assert oauth.exit_status(raised.value) == oauth.EXIT_RETRY_LATER
 
 
-def test_broken_api_domain_is_a_configuration_error(authorized):
-    authorized.update_tokens(api_domain="zohoapis.example")
-    with pytest.raises(oauth.ConfigError, match="api_domain"):
+@pytest.mark.parametrize("api_domain", ["zohoapis.example", "http://www.zohoapis.com"])
+def test_broken_or_plain_http_api_domain_is_refused_before_any_call(authorized, api_domain):
+    authorized.update_tokens(api_domain=api_domain)
+    with pytest.raises(oauth.TokenFileError, match="api_domain") as raised:
         client_for(authorized).get_deal("1" * 19)
+    assert oauth.exit_status(raised.value) == oauth.EXIT_CONFIG
+    assert sum(authorized.zoho.counters()["crm"].values()) == 0
 
 
 def test_injected_session_is_used_with_a_timeout_on_every_call(authorized):

@@ -41,7 +41,7 @@ def test_self_client_code_gives_the_guides_output_and_token_file(credentials):
 
 def test_redirect_url_read_from_stdin_keeps_the_code_out_of_the_arguments(credentials):
     client = credentials.client()
-    location = credentials.zoho.authorize(oauth.authorization_url(client, "s1"))
+    location = credentials.zoho.authorize(oauth.authorization_url(client, host_state(credentials)))
     credentials.seen_secrets.add(oauth.parse_authorization_response(location).code)
 
     completed = credentials.run(EXCHANGE, "-", stdin=location + "\n")
@@ -114,12 +114,18 @@ def test_tokens_whose_refresh_token_was_revoked_are_replaced_without_force(autho
 
 def test_a_damaged_token_file_is_replaced(credentials):
     credentials.token_path.write_text("{not json")
+    credentials.token_path.chmod(0o600)
 
     completed = credentials.run(EXCHANGE, credentials.self_client_code())
 
     assert completed.returncode == 0, completed.stderr
     assert "is damaged; it will be replaced" in completed.stderr
     assert credentials.tokens()["refresh_token"].startswith("1000.")
+
+
+def host_state(credentials):
+    """The state of this host's authorization URLs, which a pasted redirect must carry."""
+    return oauth.authorization_state(credentials.client(), str(credentials.token_path))
 
 
 def used_code(credentials):
@@ -135,7 +141,7 @@ def expired_code(credentials):
 
 
 def redirect_code_with_another_redirect_uri(credentials):
-    location = credentials.zoho.authorize(oauth.authorization_url(credentials.client(), "s2"))
+    location = credentials.zoho.authorize(oauth.authorization_url(credentials.client(), host_state(credentials)))
     credentials.write_client_secret(redirect_uri="http://localhost:9999/elsewhere")
     return location
 

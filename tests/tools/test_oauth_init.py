@@ -43,10 +43,10 @@ def test_prints_the_guides_url_block_and_how_to_finish(credentials):
     assert "  2. Scope: %s" % ",".join(oauth.DEFAULT_SCOPES) in lines
 
 
-def test_each_run_has_a_fresh_state(credentials):
+def test_the_state_is_the_one_a_pasted_redirect_is_checked_against(credentials):
     def state():
         return parse_qs(urlsplit(credentials.run(INIT).stdout.splitlines()[1]).query)["state"][0]
-    assert state() != state()
+    assert state() == state() == oauth.authorization_state(credentials.client(), str(credentials.token_path))
 
 
 def test_self_client_console_follows_the_data_center(credentials):

@@ -68,7 +68,7 @@ def readable_record(token_file):
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(
+    parser = oauth.ArgumentParser(
         prog="zoho-crm-oauth-exchange.py", description="Exchange a Zoho grant code for tokens.", epilog=EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("code", metavar="CODE_OR_REDIRECT_URL", help='grant code or redirect URL, or "-" for stdin')
@@ -77,9 +77,11 @@ def main(argv=None):
     args = parser.parse_args(argv)
 
     directory = oauth.default_credentials_dir()
-    client = oauth.ClientConfig.load(os.path.join(directory, oauth.CLIENT_SECRET_FILENAME))
-    token_file = oauth.TokenFile(os.path.join(directory, oauth.TOKENS_FILENAME))
-    authorization = oauth.parse_authorization_response(read_authorization_text(args.code))
+    client = oauth.ClientConfig.load(os.path.join(directory, oauth.CLIENT_SECRET_FILENAME), private=True)
+    token_file = oauth.TokenFile(os.path.join(directory, oauth.TOKENS_FILENAME), private=True)
+    # A pasted redirect must come from this host's authorization URL (the init tool's or the playbook's).
+    authorization = oauth.parse_authorization_response(
+        read_authorization_text(args.code), expected_state=oauth.authorization_state(client, token_file.path))
 
     existing = readable_record(token_file)
     if existing is None and token_file.exists():

@@ -165,7 +165,7 @@ def bounded_timeout(text):
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(
+    parser = oauth.ArgumentParser(
         prog="zoho-crm-oauth-init.py", description="Start the Zoho CRM authorization.", epilog=EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--listen", action="store_true",
@@ -177,14 +177,15 @@ def main(argv=None):
     args = parser.parse_args(argv)
 
     directory = oauth.default_credentials_dir()
-    client = oauth.ClientConfig.load(os.path.join(directory, oauth.CLIENT_SECRET_FILENAME))
+    client = oauth.ClientConfig.load(os.path.join(directory, oauth.CLIENT_SECRET_FILENAME), private=True)
     if args.listen:
         loopback_address(client.redirect_uri)  # refuse before printing a URL that cannot be caught
     token_path = os.path.join(directory, oauth.TOKENS_FILENAME)
     if os.path.exists(token_path):
         print("Note: %s already exists. Its refresh token is kept unless it no longer works or --force is given: "
               "each authorization uses one of Zoho's 20 refresh-token slots.\n" % token_path)
-    state = oauth.new_state()
+    # The playbook's URL has the same state, so the exchange tool and the module can check any redirect.
+    state = oauth.authorization_state(client, token_path)
     print_instructions(client, state, args.listen)
     if not args.listen:
         return oauth.EXIT_OK

@@ -86,7 +86,7 @@ def minutes_left(record):
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(
+    parser = oauth.ArgumentParser(
         prog="zoho-crm-refresh-token.py", description="Refresh the Zoho CRM access token when needed.",
         epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--min-ttl", type=non_negative_int, default=DEFAULT_MIN_TTL, metavar="SECONDS",
@@ -100,8 +100,8 @@ def main(argv=None):
     log = make_logger(args.log_file, args.log_max_bytes)
     directory = oauth.default_credentials_dir()
     try:
-        client = oauth.ClientConfig.load(os.path.join(directory, oauth.CLIENT_SECRET_FILENAME))
-        token_file = oauth.TokenFile(os.path.join(directory, oauth.TOKENS_FILENAME))
+        client = oauth.ClientConfig.load(os.path.join(directory, oauth.CLIENT_SECRET_FILENAME), private=True)
+        token_file = oauth.TokenFile(os.path.join(directory, oauth.TOKENS_FILENAME), private=True)
         record, refreshed = oauth.refresh_token_file(token_file, client, min_ttl=args.min_ttl, force=args.force)
     except OSError as error:  # the lock or the directory: logged like the rest, not only on stderr
         return failed(log, args.log_file, oauth.ConfigError(

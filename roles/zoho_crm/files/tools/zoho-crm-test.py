@@ -21,7 +21,7 @@ DEALS_SHOWN = 5
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(prog="zoho-crm-test.py", description="Test Zoho CRM API access.",
+    parser = oauth.ArgumentParser(prog="zoho-crm-test.py", description="Test Zoho CRM API access.",
                                      epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.parse_args(argv)
 

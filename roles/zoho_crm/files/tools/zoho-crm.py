@@ -41,13 +41,13 @@ def limit_type(text):
 
 
 def build_parser():
-    parser = argparse.ArgumentParser(prog="zoho-crm.py", description="Read Zoho CRM (read-only).", epilog=EPILOG,
+    parser = oauth.ArgumentParser(prog="zoho-crm.py", description="Read Zoho CRM (read-only).", epilog=EPILOG,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--json", action="store_true", help="print JSON (for agents)")
     # Also accepted after the command; SUPPRESS keeps a subcommand from resetting a leading --json.
-    json_after = argparse.ArgumentParser(add_help=False)
+    json_after = oauth.ArgumentParser(add_help=False)
     json_after.add_argument("--json", action="store_true", default=argparse.SUPPRESS, help="print JSON")
-    listing = argparse.ArgumentParser(add_help=False)
+    listing = oauth.ArgumentParser(add_help=False)
     listing.add_argument("--limit", type=limit_type, default=DEFAULT_LIMIT,
                          help="at most this many records, 0 for all (default %d)" % DEFAULT_LIMIT)
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")

@@ -112,8 +112,8 @@ class ZohoCRMClient:
                  max_backoff=5.0, min_ttl=oauth.DEFAULT_MIN_TTL):
         directory = credentials_dir or oauth.default_credentials_dir()
         self.client_secret_path = os.path.join(directory, oauth.CLIENT_SECRET_FILENAME)
-        self.oauth_client = oauth.ClientConfig.load(self.client_secret_path)
-        self.token_file = oauth.TokenFile(os.path.join(directory, oauth.TOKENS_FILENAME))
+        self.oauth_client = oauth.ClientConfig.load(self.client_secret_path, private=True)
+        self.token_file = oauth.TokenFile(os.path.join(directory, oauth.TOKENS_FILENAME), private=True)
         self._tokens = self.token_file.read()
         if self._tokens is None:
             raise oauth.TokenFileError("No token file at %s. Fix: authorize first (python3 "
@@ -151,7 +151,7 @@ class ZohoCRMClient:
 
     def _refresh(self, rejected_access_token=None):
         # Read again: rotate.yml may have installed a new client secret since this client started.
-        self.oauth_client = oauth.ClientConfig.load(self.client_secret_path)
+        self.oauth_client = oauth.ClientConfig.load(self.client_secret_path, private=True)
         self._tokens, _refreshed = oauth.refresh_token_file(
             self.token_file, self.oauth_client, min_ttl=self.min_ttl, rejected_access_token=rejected_access_token,
             timeout=self.timeout[1])
