@@ -7,7 +7,7 @@ BIN := $(VENV)/bin
 # ansible-lint, molecule and the tests call the venv's tools (and its python3) by name.
 export PATH := $(CURDIR)/$(BIN):$(PATH)
 
-.PHONY: venv demo test lint pytest sanity molecule bench constraints clean
+.PHONY: venv demo test lint pytest sanity molecule bench soak constraints clean
 
 # The venv is rebuilt whenever a requirements or constraints file changes.
 $(VENV)/.installed: requirements.txt requirements-dev.txt constraints.txt
@@ -45,6 +45,10 @@ molecule: $(VENV)/.installed
 # Ratios measured side by side against the local stand-in; never a pass/fail on time.
 bench: $(VENV)/.installed
 	$(BIN)/python bench/bench_client.py
+
+# The concurrency soak at length: 24 simulated hours (about 12 minutes); make test runs 3 of them.
+soak: $(VENV)/.installed
+	ZOHO_CRM_SOAK=1 $(BIN)/pytest tests/reliability/test_concurrency_soak.py
 
 constraints: $(VENV)/.installed
 	{ echo "# Every transitive dependency, pinned (pip freeze of a venv built from requirements-dev.txt)."; \

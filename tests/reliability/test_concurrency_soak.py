@@ -1,0 +1,217 @@
+"""Concurrency soak: cron's refresh, 20 agent processes and Ansible's `refreshed` runs sharing one token
+file over simulated hours, against Zoho's limit of 10 access tokens per 10 minutes.
+
+Time: the stand-in's clock is simulated, and the tools compare expires_at with their own
+time.time(). Every process started here loads simulated_clock/sitecustomize.py, whose time.time()
+adds the offset in a file, read on every call; the driver moves that file and the stand-in's
+clock forward together, one simulated minute per tick, so every process and Zoho agree on the
+time. Monotonic time and sleeps stay real (lock timeouts, backoff).
+
+Who takes part (all real processes, all on the same credentials directory):
+- 20 agents (soak_agent.py): long-lived ZohoCRMClient processes reading a deal every 0.2-0.8 s;
+  each refreshes on its own 5 minutes before expiry, under the shared lock;
+- cron: zoho-crm-refresh-token.py --log-file at minutes 0 and 50 of every simulated hour, as the
+  role's */50 entry runs it (it refreshes tokens with 15 minutes or less left);
+- Ansible: `ansible localhost -m zoho_crm_token -a "state=refreshed force=true ..."` in hour 1 and
+  every 6 simulated hours after, at a seeded random minute, alongside everything else (force: so it
+  mints for real).
+
+The soak starts at minute 2 of a simulated hour with an expired token, so the twenty agents first
+meet it together; cron (refreshing at 15 minutes or less) then wins the next refresh at :50, and
+the agents (5 minutes) the ones that fall between cron runs.
+
+Asserted: no agent call, cron run or Ansible run fails; Zoho never minted more than 10 access
+tokens in any 600 s of its clock (from the stand-in's request log) and refused none (no "Access
+Denied", no token-endpoint error); cron refreshed for real at least once; the token file ends whole
+with the refresh token it started with; no output holds a secret.
+`make test` runs 3 simulated hours (about a minute); `make soak` (ZOHO_CRM_SOAK=1) runs 24.
+"""
+
+import json
+import os
+import random
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import pytest
+
+from fault_harness import REPO, RELIABILITY_DIR, TOOLS_DIR, authorized_credentials, token_file_problem
+
+SIMULATED_CLOCK_DIR = RELIABILITY_DIR / "simulated_clock"
+AGENTS = 20
+SIMULATED_STEP = 60  # seconds of simulated time per tick
+REAL_TICK = {False: 0.3, True: 0.5}  # real seconds per tick: make test, make soak
+SIMULATED_HOURS = {False: 3, True: 24}
+CRON_MINUTES = (0, 50)  # */50
+START_MINUTE = 2  # the first token expires at :02 of the next hour, 12 minutes after cron's :50 run
+ANSIBLE_FIRST_HOUR, ANSIBLE_EVERY_HOURS = 1, 6
+TOKEN_WINDOW = 600
+MINTS_PER_WINDOW = 10
+SEED = 2026
+
+
+class SharedClock:
+    """The simulated time every process sees: the stand-in's clock offset, mirrored in the file
+    that simulated_clock/sitecustomize.py reads (replaced atomically: no process reads half of it)."""
+
+    def __init__(self, zoho, directory):
+        self.zoho = zoho
+        self.offset = 0
+        self.file = directory / "simulated-clock-offset"
+        self._write()
+
+    def environment(self, *python_path):
+        return {"SIMULATED_CLOCK_OFFSET_FILE": str(self.file),
+                "PYTHONPATH": os.pathsep.join([str(SIMULATED_CLOCK_DIR)] + [str(path) for path in python_path])}
+
+    def advance(self, seconds):
+        self.offset += seconds
+        self._write()
+        self.zoho.clock.advance(seconds)
+
+    def now(self):
+        return time.time() + self.offset
+
+    def advance_to_minute(self, minute):
+        """Forward to the next hh:minute:00 of simulated time."""
+        self.advance(int((minute * 60 - self.now()) % 3600))
+
+    def _write(self):
+        temporary = self.file.with_suffix(".tmp")
+        temporary.write_text("%d\n" % self.offset)
+        os.replace(temporary, self.file)
+
+
+class Soak:
+    def __init__(self, credentials, clock, tmp_path):
+        self.credentials = credentials
+        self.zoho = credentials.zoho
+        self.clock = clock
+        self.env = dict(credentials.environment(), **clock.environment())
+        self.agent_env = dict(credentials.environment(), **clock.environment(TOOLS_DIR))
+        self.stop_file = tmp_path / "stop"
+        self.cron_log = tmp_path / "zoho-crm-token-refresh.log"
+        self.cron_runs = self.ansible_runs = 0
+        self.failures = []
+        self.outputs = []
+        self._lock = threading.Lock()
+
+    def start_agents(self):
+        deal_id = self.zoho.org.deals.id(0)
+        return [subprocess.Popen([sys.executable, str(RELIABILITY_DIR / "soak_agent.py"), deal_id, str(self.stop_file),
+                                  "%d-%d" % (SEED, number)], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                 text=True, cwd=str(REPO), env=self.agent_env)
+                for number in range(AGENTS)]
+
+    def run(self, what, command):
+        completed = subprocess.run(command, capture_output=True, text=True, cwd=str(REPO), env=self.env, timeout=300)
+        with self._lock:
+            self.outputs.append(completed.stdout + completed.stderr)
+            if completed.returncode != 0:
+                self.failures.append("%s exit %d: %s" % (what, completed.returncode,
+                                                         (completed.stderr or completed.stdout)[-300:]))
+        return completed
+
+    def cron(self):
+        self.cron_runs += 1
+        self.run("cron refresh", self.credentials.command("zoho-crm-refresh-token.py", "--log-file", self.cron_log))
+
+    def ansible_refreshed(self):
+        self.ansible_runs += 1
+        module_args = "state=refreshed force=true token_path=%s client_secret_path=%s" % (
+            self.credentials.token_path, self.credentials.client_secret_path)
+        completed = self.run("ansible refreshed", [
+            str(Path(sys.executable).parent / "ansible"), "localhost", "-i", "localhost,", "-c", "local",
+            "-e", "ansible_python_interpreter=%s" % sys.executable, "-m", "zoho_crm_token", "-a", module_args])
+        if completed.returncode == 0 and "CHANGED" not in completed.stdout:
+            self.failures.append("ansible refreshed did not refresh: %s" % completed.stdout[-300:])
+
+
+def mint_times(zoho):
+    """Stand-in clock times of every access token Zoho minted (exchanges and refreshes)."""
+    return sorted(entry["time"] for entry in zoho.request_log()
+                  if entry["path"] == "/oauth/v2/token" and entry["status"] == 200
+                  and entry["params"].get("grant_type") in ("authorization_code", "refresh_token"))
+
+
+def most_in_any_window(times, window):
+    """The largest number of times within any window seconds (a window starting at each time)."""
+    most, first = 0, 0
+    for last, time_ in enumerate(times):
+        while time_ - times[first] >= window:
+            first += 1
+        most = max(most, last - first + 1)
+    return most
+
+
+def test_cron_agents_and_ansible_share_the_token_within_zohos_limits(make_zoho, tmp_path, soak, figure):
+    # Room for all twenty agents at once, so what is measured is the refresh, not Zoho's concurrency cap.
+    zoho = make_zoho(concurrency=AGENTS + 5, daily_credits=10_000_000)
+    credentials = authorized_credentials(zoho, tmp_path / "credentials")
+    refresh_token = credentials.tokens()["refresh_token"]
+    clock = SharedClock(zoho, tmp_path)
+    clock.advance_to_minute(START_MINUTE)
+    credentials.expire_access_token()
+    soak_run = Soak(credentials, clock, tmp_path)
+    hours = SIMULATED_HOURS[soak]
+    ansible_minute = random.Random(SEED)
+    ansible_at = {hour: ansible_minute.randrange(60) for hour in range(ANSIBLE_FIRST_HOUR, hours, ANSIBLE_EVERY_HOURS)}
+    helpers = []
+
+    agents = soak_run.start_agents()
+    try:
+        for tick in range(hours * 3600 // SIMULATED_STEP):
+            clock.advance(SIMULATED_STEP)
+            minute = int(clock.now() // 60) % 60
+            if minute in CRON_MINUTES:
+                soak_run.cron()
+            hour = tick * SIMULATED_STEP // 3600
+            if minute == ansible_at.get(hour) and not any(helper.is_alive() for helper in helpers):
+                helper = threading.Thread(target=soak_run.ansible_refreshed)
+                helper.start()
+                helpers.append(helper)
+            time.sleep(REAL_TICK[soak])
+    finally:
+        soak_run.stop_file.touch()
+        results = [agent.communicate(timeout=300) for agent in agents]
+        for helper in helpers:
+            helper.join(timeout=300)
+
+    agent_calls, agent_failures = 0, []
+    for (stdout, stderr), agent in zip(results, agents):
+        soak_run.outputs.append(stdout + stderr)
+        assert agent.returncode == 0, stderr[-500:]
+        summary = json.loads(stdout)
+        agent_calls += summary["calls"]
+        agent_failures += summary["failures"]
+    mints = mint_times(zoho)
+    max_mints = most_in_any_window(mints, TOKEN_WINDOW)
+    token_errors = zoho.counters()["token_errors"]
+    cron_refreshes = soak_run.cron_log.read_text().count("INFO refreshed the access token")
+    soak_run.outputs.append(soak_run.cron_log.read_text())
+    invalid_token_answers = sum(1 for entry in zoho.request_log() if entry["status"] == 401)
+
+    figure("simulated_hours", hours)
+    figure("agent_calls", agent_calls)
+    figure("agent_failures", len(agent_failures), goal=0)
+    figure("cron_runs", soak_run.cron_runs)
+    figure("cron_refreshes", cron_refreshes)
+    figure("ansible_refreshed_runs", soak_run.ansible_runs)
+    figure("other_failures", len(soak_run.failures), goal=0, unit="(cron, ansible)")
+    figure("mints", len(mints))
+    figure("max_mints_per_10_min", max_mints, goal="<= %d" % MINTS_PER_WINDOW)
+    figure("access_denied", token_errors.get("Access Denied", 0), goal=0)
+    figure("invalid_token_answers", invalid_token_answers, unit="(Zoho and the processes disagreed on time)")
+
+    credentials.assert_no_secret_in(*soak_run.outputs)
+    assert not agent_failures, agent_failures[:5]
+    assert not soak_run.failures, soak_run.failures[:5]
+    assert agent_calls >= AGENTS * hours  # the agents really worked throughout
+    assert max_mints <= MINTS_PER_WINDOW
+    assert token_errors == {}, token_errors  # no Access Denied, nor any other refusal
+    assert soak_run.cron_runs >= 2 * hours - 1 and cron_refreshes >= 1  # the cron path refreshed for real
+    assert soak_run.ansible_runs >= 1
+    assert token_file_problem(credentials.token_path, refresh_token) is None
