@@ -334,6 +334,8 @@ class ArgumentParser(argparse.ArgumentParser):
 def run_tool(main, argv=None):
     """Run a tool's main(argv), which returns an exit status. Failures become one line on stderr
     and an exit status, never a traceback: a traceback's messages could quote a secret."""
+    # Whatever umask cron or a shell hands over, what a tool creates (lock, log) is the user's alone.
+    os.umask(0o077)
     for stream in (sys.stdout, sys.stderr):
         # The guide's check marks must not crash a tool whose terminal or log is not UTF-8.
         reconfigure = getattr(stream, "reconfigure", None)
