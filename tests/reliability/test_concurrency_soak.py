@@ -131,7 +131,8 @@ class Soak:
 
 
 def mint_times(zoho):
-    """Stand-in clock times of every access token Zoho minted (exchanges and refreshes)."""
+    """Stand-in clock times of every exchange or refresh Zoho answered with HTTP 200: each one a mint
+    unless Zoho refused it (its errors are HTTP 200 too), and the test asserts it refused none."""
     return sorted(entry["time"] for entry in zoho.request_log()
                   if entry["path"] == "/oauth/v2/token" and entry["status"] == 200
                   and entry["params"].get("grant_type") in ("authorization_code", "refresh_token"))
