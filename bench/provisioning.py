@@ -1,0 +1,168 @@
+"""The real playbook, playbooks/provision.yml, run by ansible-playbook on this machine against the
+stand-in, into temporary OpenClaw homes, as the current user (no sudo, no apt).
+
+idempotent_rerun_changed: one host authorized from a fresh state (the first run exchanges a Self
+Client code), then provisioned again without a code: the re-run must change nothing. Its wall
+time is set against the first run's.
+
+fleet_10_hosts_ratio: ten inventory hosts in one run (--forks 10), each with its own home, cron
+file and code, all `ansible_connection: local`, against one host from a fresh state; the first,
+authorizing run is timed in both. On a 2-core machine ten forks share two cores, so the ratio is
+well above 1: it measures how the play scales on this machine, not on ten VPSs.
+
+Codes go to ansible-playbook in a 0600 extra-vars file, never in its arguments; each host's
+zoho_crm_auth_code picks its own from there. Each run gets a fresh stand-in (Zoho allows 10 codes
+per client in 10 minutes). Every run plays the role from one copy of the checkout taken at the
+start, so a first run and its re-run see the same files even while someone edits the tree.
+Rounds: one host, ten hosts, one host again (--quick skips the last): a 10-host run alone takes a
+minute and a half here, so the fleet runs once. A re-run that changes something prints the tasks.
+"""
+
+import getpass
+import grp
+import json
+import os
+import re
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections import namedtuple
+from pathlib import Path
+
+# harness first: importing it puts the tools and the stand-in on sys.path.
+from harness import ROOT, VENV_BIN, Figure
+import zoho_crm_oauth as oauth
+from zoho_sandbox import Sandbox
+
+FLEET_HOSTS = 10
+# What ansible-playbook needs from the checkout (ansible.cfg names roles/, library/, module_utils/).
+PLAYBOOK_FILES = ("ansible.cfg", "playbooks", "roles", "library", "module_utils")
+# Where each host's zoho_crm_auth_code comes from: the extra-vars file of an authorizing run.
+CODE_FROM_EXTRA_VARS = "{{ bench_auth_codes[inventory_hostname] | default('') }}"
+RECAP_LINE = re.compile(r"^(\S+)\s*:\s*(ok=.*)$", re.MULTILINE)
+TASK_OR_CHANGE = re.compile(r"^TASK \[(.*?)\]|^changed: ", re.MULTILINE)
+
+PlaybookRun = namedtuple("PlaybookRun", "seconds recaps changed_tasks")
+
+
+def copy_of_checkout(destination):
+    """The playbook and everything it plays, copied (symbolic links followed, as the role's copy does)."""
+    for name in PLAYBOOK_FILES:
+        source = ROOT / name
+        if source.is_dir():
+            shutil.copytree(source, destination / name, ignore=shutil.ignore_patterns("__pycache__"))
+        else:
+            shutil.copy(source, destination / name)
+    return destination
+
+
+def changed_tasks(output):
+    """The names of the tasks that reported a change, in order."""
+    tasks, current = [], None
+    for match in TASK_OR_CHANGE.finditer(output):
+        if match.group(1) is not None:
+            current = match.group(1)
+        elif current not in tasks:
+            tasks.append(current)
+    return tasks
+
+
+class LocalHosts:
+    """Inventory hosts that are all this machine, each an OpenClaw home of its own."""
+
+    def __init__(self, zoho, checkout, scratch, count):
+        self.zoho = zoho
+        self.checkout = checkout
+        self.scratch = scratch
+        self.names = [f"vps{number:02d}" for number in range(1, count + 1)]
+        self.inventory = scratch / "inventory.json"
+        hosts = {name: self.host_vars(scratch / name) for name in self.names}
+        self.inventory.touch(mode=0o600)  # it holds the client secret
+        self.inventory.write_text(json.dumps({"zoho_crm": {"hosts": hosts}}))
+
+    def host_vars(self, host_dir):
+        return {
+            "ansible_connection": "local",
+            "ansible_python_interpreter": sys.executable,
+            "ansible_become": False,  # already the agent's user
+            "zoho_crm_user": getpass.getuser(),
+            "zoho_crm_group": grp.getgrgid(os.getgid()).gr_name,
+            "zoho_crm_home": str(host_dir / ".openclaw"),
+            "zoho_crm_cron_file": str(host_dir / "crontab"),
+            "zoho_crm_client_id": self.zoho.client["client_id"],
+            "zoho_crm_client_secret": self.zoho.client["client_secret"],
+            "zoho_crm_redirect_uri": self.zoho.client["redirect_uri"],
+            "zoho_crm_accounts_url": self.zoho.accounts_url(),
+            "zoho_crm_manage_packages": False,
+            "zoho_crm_auth_code": CODE_FROM_EXTRA_VARS,
+        }
+
+    def provision(self, authorize):
+        """Run provision.yml over every host; with authorize, each gets a fresh Self Client code."""
+        command = [VENV_BIN / "ansible-playbook", "-i", self.inventory, "--forks", len(self.names),
+                   "playbooks/provision.yml"]
+        codes = self.scratch / "auth-codes.json"
+        if authorize:
+            codes.touch(mode=0o600)
+            codes.write_text(json.dumps({"bench_auth_codes": {
+                name: self.zoho.self_client_code(list(oauth.DEFAULT_SCOPES)) for name in self.names}}))
+            command += ["-e", f"@{codes}"]
+        # The deployed tools run with the python3 on PATH: the venv's, which has requests.
+        environment = dict(os.environ, PATH=f"{VENV_BIN}:{os.environ['PATH']}", ANSIBLE_NOCOLOR="1")
+        try:
+            began = time.perf_counter()
+            completed = subprocess.run([str(part) for part in command], cwd=self.checkout, env=environment,
+                                       capture_output=True, text=True, timeout=900)
+            seconds = time.perf_counter() - began
+        finally:
+            codes.unlink(missing_ok=True)
+        recaps = {host: dict((key, int(value)) for key, value in re.findall(r"(\w+)=(\d+)", counters))
+                  for host, counters in RECAP_LINE.findall(completed.stdout)}
+        if completed.returncode != 0 or sorted(recaps) != self.names or any(
+                recap["failed"] or recap["unreachable"] for recap in recaps.values()):
+            raise RuntimeError(f"provision.yml failed (exit {completed.returncode}):\n{completed.stdout[-3000:]}"
+                               f"{completed.stderr[-2000:]}")
+        return PlaybookRun(seconds, recaps, changed_tasks(completed.stdout))
+
+
+def provision_fresh(checkout, count, rerun=False):
+    """Hosts from a fresh state, authorized in one timed run; with rerun, provisioned once more
+    without a code. Returns the PlaybookRuns."""
+    with Sandbox(port=0) as zoho, tempfile.TemporaryDirectory() as scratch:
+        hosts = LocalHosts(zoho, checkout, Path(scratch), count)
+        runs = [hosts.provision(authorize=True)]
+        if rerun:
+            runs.append(hosts.provision(authorize=False))
+        return runs
+
+
+def measure(quick=False):
+    first_runs, reruns = [], []
+    with tempfile.TemporaryDirectory() as checkout:
+        checkout = copy_of_checkout(Path(checkout))
+
+        def one_host_round():
+            first, rerun = provision_fresh(checkout, 1, rerun=True)
+            first_runs.append(first)
+            reruns.append(rerun)
+            if rerun.changed_tasks:
+                print(f"   the re-run changed: {'; '.join(rerun.changed_tasks)}", flush=True)
+
+        one_host_round()
+        [fleet] = provision_fresh(checkout, FLEET_HOSTS)
+        if not quick:
+            one_host_round()
+    first_s = statistics.median(run.seconds for run in first_runs)
+    rerun_s = statistics.median(run.seconds for run in reruns)
+    return [
+        Figure("idempotent_rerun_changed",
+               max(sum(recap["changed"] for recap in run.recaps.values()) for run in reruns), "tasks", "== 0"),
+        Figure("idempotent_rerun_time_ratio", rerun_s / first_s, "ratio"),
+        Figure("provision_first_run_s", first_s, "s"),
+        Figure("provision_rerun_s", rerun_s, "s"),
+        Figure("fleet_10_hosts_ratio", fleet.seconds / first_s, "ratio"),
+        Figure("fleet_10_hosts_s", fleet.seconds, "s"),
+    ]
