@@ -1,5 +1,5 @@
 """What every benchmark shares: the paths, the figure record, a credentials directory with fresh
-tokens from the stand-in, and the statistics (medians, percentiles, interleaved timing)."""
+tokens from the stand-in, interleaved timing and percentiles."""
 
 import json
 import math
@@ -80,8 +80,8 @@ def interleaved_timings(rounds, *actions):
     machine land on every action alike. Returns one list of durations (seconds) per action."""
     durations = [[] for _ in actions]
     for round_number in range(rounds):
-        shift = round_number % len(actions)
-        for index in list(range(len(actions)))[shift:] + list(range(len(actions)))[:shift]:
+        for offset in range(len(actions)):
+            index = (round_number + offset) % len(actions)
             began = time.perf_counter()
             actions[index]()
             durations[index].append(time.perf_counter() - began)
