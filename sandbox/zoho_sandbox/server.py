@@ -294,6 +294,9 @@ class Handler(BaseHTTPRequestHandler):
 
 class Server(ThreadingHTTPServer):
     daemon_threads = True
+    # socketserver's listen backlog is 5: of 32 simultaneous connections some would be dropped and
+    # retried by TCP a second later, a delay Zoho does not add.
+    request_queue_size = 128
 
     def __init__(self, port, app):
         self.app = app
