@@ -52,7 +52,7 @@ def test_provision_installs_everything_and_a_rerun_changes_nothing(playbooks, zo
     cron = playbooks.cron_file.read_text()
     assert "#Ansible: zoho_crm token refresh" in cron
     log = home / "logs" / "zoho-crm-token-refresh.log"
-    assert f"*/50 * * * * {getpass.getuser()} cd {playbooks.workspace} && python3 tools/zoho-crm-refresh-token.py " \
+    assert f"*/10 * * * * {getpass.getuser()} cd {playbooks.workspace} && python3 tools/zoho-crm-refresh-token.py " \
            f"--log-file {log} --log-max-bytes 1048576" in cron
     skill = (playbooks.workspace / "skills/zoho-crm/SKILL.md").read_text()
     assert skill.startswith("---\nname: zoho-crm\n")
