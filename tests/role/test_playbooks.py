@@ -114,26 +114,30 @@ def test_rotate_refresh_token_swaps_and_revokes_the_old(playbooks, zoho):
     assert zoho.counters()["token"]["authorization_code"] == 2
 
 
-def test_rotate_client_secret_proves_it_and_keeps_the_refresh_token(playbooks, zoho):
+@pytest.mark.parametrize("playbook", ["rotate.yml", "provision.yml"])
+def test_a_new_client_secret_is_proven_and_the_refresh_token_kept(playbooks, zoho, playbook):
     playbooks.provision()
     refresh_token = playbooks.tokens()["refresh_token"]
     playbooks.client_secret = zoho.rotate_client_secret()
     playbooks.write_inventory()
-    _, output = playbooks.run("rotate.yml")
+    _, output = playbooks.run(playbook)
+    assert "Client secret | Refresh the access token with the candidate secret" in output
     assert recap(output)["changed"] >= 1
     assert json.loads(playbooks.client_secret_path.read_text())["client_secret"] == playbooks.client_secret
     assert playbooks.tokens()["refresh_token"] == refresh_token
     assert not Path(str(playbooks.client_secret_path) + ".new").exists()
-    _, again = playbooks.run("rotate.yml")
+    _, again = playbooks.run(playbook)
     assert recap(again)["changed"] == 0
 
 
-def test_rotate_to_a_wrong_client_secret_keeps_the_old_one(playbooks):
+@pytest.mark.parametrize("playbook", ["rotate.yml", "provision.yml"])
+def test_a_wrong_client_secret_is_refused_and_the_working_one_kept(playbooks, playbook):
+    """A vault typo must not break an agent that works: provision.yml proves a new secret too."""
     playbooks.provision()
     before = playbooks.client_secret_path.read_bytes()
     playbooks.client_secret = "a-secret-zoho-does-not-know"
     playbooks.write_inventory()
-    code, output = playbooks.run("rotate.yml", check=False)
+    code, output = playbooks.run(playbook, check=False)
     assert code != 0
     assert "The new client secret was not installed" in output and "invalid_client_secret" in output
     assert playbooks.client_secret_path.read_bytes() == before
