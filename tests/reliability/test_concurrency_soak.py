@@ -10,15 +10,16 @@ time. Monotonic time and sleeps stay real (lock timeouts, backoff).
 Who takes part (all real processes, all on the same credentials directory):
 - 20 agents (soak_agent.py): long-lived ZohoCRMClient processes reading a deal every 0.2-0.8 s;
   each refreshes on its own 5 minutes before expiry, under the shared lock;
-- cron: zoho-crm-refresh-token.py --log-file at minutes 0 and 50 of every simulated hour, as the
-  role's */50 entry runs it (it refreshes tokens with 15 minutes or less left);
+- cron: zoho-crm-refresh-token.py --log-file on the minutes of the role's default schedule
+  ("*/10", read from the role), with the tool's default margin (it refreshes tokens with 16
+  minutes or less left);
 - Ansible: `ansible localhost -m zoho_crm_token -a "state=refreshed force=true ..."` in hour 1 and
   every 6 simulated hours after, at a seeded random minute, alongside everything else (force: so it
   mints for real).
 
 The soak starts at minute 2 of a simulated hour with an expired token, so the twenty agents first
-meet it together; cron (refreshing at 15 minutes or less) then wins the next refresh at :50, and
-the agents (5 minutes) the ones that fall between cron runs.
+meet it together; from then on cron (16 minutes or less left) wins every refresh before the agents'
+5-minute margin is reached, including those of tokens Ansible minted at odd minutes.
 
 Asserted: no agent call, cron run or Ansible run fails; Zoho never minted more than 10 access
 tokens in any 600 s of its clock (from the stand-in's request log) and refused none (no "Access
@@ -38,6 +39,8 @@ from pathlib import Path
 
 import pytest
 
+import yaml
+
 from fault_harness import REPO, RELIABILITY_DIR, TOOLS_DIR, authorized_credentials, token_file_problem
 
 SIMULATED_CLOCK_DIR = RELIABILITY_DIR / "simulated_clock"
@@ -45,8 +48,10 @@ AGENTS = 20
 SIMULATED_STEP = 60  # seconds of simulated time per tick
 REAL_TICK = {False: 0.3, True: 0.5}  # real seconds per tick: make test, make soak
 SIMULATED_HOURS = {False: 3, True: 24}
-CRON_MINUTES = (0, 50)  # */50
-START_MINUTE = 2  # the first token expires at :02 of the next hour, 12 minutes after cron's :50 run
+ROLE_CRON_MINUTE = yaml.safe_load((REPO / "roles/zoho_crm/defaults/main.yml").read_text())["zoho_crm_cron_minute"]
+assert ROLE_CRON_MINUTE.startswith("*/"), "the soak reads the role's cron minute as */N: %s" % ROLE_CRON_MINUTE
+CRON_MINUTES = set(range(0, 60, int(ROLE_CRON_MINUTE[2:])))
+START_MINUTE = 2  # the first token expires at :02 of the next hour
 ANSIBLE_FIRST_HOUR, ANSIBLE_EVERY_HOURS = 1, 6
 TOKEN_WINDOW = 600
 MINTS_PER_WINDOW = 10
@@ -172,7 +177,7 @@ def test_cron_agents_and_ansible_share_the_token_within_zohos_limits(make_zoho, 
             now = clock.now()
             minutes = {minute % 60 for minute in range(int(covered_until // 60) + 1, int(now // 60) + 1)}
             covered_until = now
-            if minutes & set(CRON_MINUTES):
+            if minutes & CRON_MINUTES:
                 soak_run.cron()
             hour = tick * SIMULATED_STEP // 3600
             if ansible_at.get(hour) in minutes and not any(helper.is_alive() for helper in helpers):
@@ -218,6 +223,6 @@ def test_cron_agents_and_ansible_share_the_token_within_zohos_limits(make_zoho, 
     assert agent_calls >= AGENTS * hours  # the agents really worked throughout
     assert max_mints <= MINTS_PER_WINDOW
     assert token_errors == {}, token_errors  # no Access Denied, nor any other refusal
-    assert soak_run.cron_runs >= 2 * hours and cron_refreshes >= 1  # cron ran on time and refreshed for real
+    assert soak_run.cron_runs >= len(CRON_MINUTES) * hours and cron_refreshes >= 1  # cron ran on time and refreshed for real
     assert soak_run.ansible_runs >= 1
     assert token_file_problem(credentials.token_path, refresh_token) is None

@@ -27,9 +27,10 @@ What a careful user expects, and what is asserted:
 - Except Access Denied: Zoho refuses to mint for up to 10 minutes, and every request inside the
   window keeps it shut, so nobody retries it. The run ends at once with exit 5 (retry later) and
   a line saying to wait; exactly one request reached the token endpoint; a later run succeeds.
-- The cron refresh tries once per run. It runs every 50 minutes on tokens with 15 minutes or less
-  left, and the agent refreshes on its own 5 minutes ahead of expiry, so a failed run loses
-  nothing: it exits 5 (retry later) with one line for cron's mail, and the next run succeeds.
+- The cron refresh tries once per run. It runs every 10 minutes on tokens with 16 minutes or less
+  left (the next run comes while the token still lives), and the agent refreshes on its own 5
+  minutes ahead of expiry, so a failed run loses nothing: it exits 5 (retry later) with one line
+  for cron's mail, and the next run succeeds.
 - Persistent: one line naming the cause and the fix, no traceback, exit 5 (every fault here is
   Zoho's side, so "retry later" is the right advice), a bounded number of requests (1 for cron
   and for Access Denied, 4 for the agent), and once the fault clears the next run succeeds.
