@@ -1,6 +1,7 @@
-"""Helpers for the bad-input, secret-hygiene, permission and rotation tests: the playbook and tool
-harnesses of tests/role and tests/tools (reused, not copied), plus what these tests add: snapshots
-that prove "nothing changed", the one-line-error check for every surface, and ad hoc module runs.
+"""Helpers of the reliability tests: the playbook and tool harnesses of tests/role and tests/tools
+(reused, not copied), plus what these tests add: credentials with tokens, a provisioned host,
+running a tool with short timeouts, the check that the token file survived, snapshots that prove
+"nothing changed", the one-line-error check for every surface, and ad hoc module runs.
 """
 
 import json
@@ -13,16 +14,21 @@ from pathlib import Path
 
 import zoho_crm_oauth as oauth
 
-REPO = Path(__file__).resolve().parents[2]
+RELIABILITY_DIR = Path(__file__).resolve().parent
+REPO = RELIABILITY_DIR.parents[1]
+SHORT_TIMEOUT_LAUNCHER = RELIABILITY_DIR / "with_short_timeouts.py"
 for harness_dir in ("role", "tools"):
     if str(REPO / "tests" / harness_dir) not in sys.path:
         sys.path.insert(0, str(REPO / "tests" / harness_dir))
 
 from playbook_harness import VENV_BIN, Playbooks, mode, recap  # noqa: E402
-from tool_harness import TOOLS_DIR, Credentials, tool_environment  # noqa: E402
+from tool_harness import TOOLS_DIR, Credentials, assert_one_line_error, tool_environment  # noqa: E402
+from zoho_sandbox import Sandbox  # noqa: E402
 
-__all__ = ["REPO", "TOOLS_DIR", "VENV_BIN", "Credentials", "Playbooks", "ansible_module", "assert_unchanged", "closed_port",
-           "error_line", "failure_message", "mode", "recap", "snapshot", "stand_in_state", "tool_environment"]
+__all__ = ["RELIABILITY_DIR", "REPO", "TOOLS_DIR", "VENV_BIN", "Credentials", "Playbooks", "ansible_module",
+           "assert_one_line_error", "assert_unchanged", "authorized_credentials", "closed_port", "error_line",
+           "failure_message", "mode", "provisioned_host", "recap", "run_with_short_timeouts", "snapshot",
+           "stand_in_state", "token_file_problem", "tool_environment"]
 
 
 def snapshot(root):
@@ -103,3 +109,56 @@ def ansible_environment(**extra):
     be read back exactly (the yaml format folds long lines)."""
     return dict(os.environ, PATH="%s:%s" % (VENV_BIN, os.environ["PATH"]), ANSIBLE_NOCOLOR="1",
                 ANSIBLE_FORCE_COLOR="0", ANSIBLE_CALLBACK_RESULT_FORMAT="json", **extra)
+
+
+def authorized_credentials(zoho, directory):
+    """A 0700 credentials directory on this stand-in, holding a client-secret file and tokens."""
+    directory.mkdir(mode=0o700)
+    credentials = Credentials(directory, zoho)
+    credentials.write_client_secret()
+    credentials.authorize()
+    return credentials
+
+
+def run_with_short_timeouts(credentials, tool, *args, timeout=120):
+    """Run a workspace tool as a user would, but with 1-second HTTP timeouts (with_short_timeouts.py);
+    its output is kept for the credentials' leak check."""
+    command = [sys.executable, str(SHORT_TIMEOUT_LAUNCHER), str(TOOLS_DIR / tool)] + [str(arg) for arg in args]
+    completed = subprocess.run(command, capture_output=True, text=True, cwd=str(REPO), timeout=timeout,
+                               env=credentials.environment())
+    credentials.outputs.append(completed.stdout + completed.stderr)
+    return completed
+
+
+def token_file_problem(path, refresh_token):
+    """What is wrong with the token file after a fault or a crash: "missing", "damaged" (not a
+    whole token file), "refresh token lost" (another or no refresh token), or None."""
+    try:
+        text = Path(path).read_text()
+    except FileNotFoundError:
+        return "missing"
+    try:
+        record = json.loads(text)
+    except ValueError:
+        return "damaged"
+    if not isinstance(record, dict) or not all(record.get(key) for key in ("access_token", "api_domain")):
+        return "damaged"
+    if record.get("refresh_token") != refresh_token:
+        return "refresh token lost"
+    try:
+        oauth.parse_time(record["expires_at"])
+    except (KeyError, TypeError, ValueError):
+        return "damaged"
+    return None
+
+
+def provisioned_host(directory):
+    """A generator for a module-scoped fixture: one host provisioned on its own stand-in (a
+    provision run is costly, so the cases that only need tokens in place share it)."""
+    zoho = Sandbox().start()
+    try:
+        playbooks = Playbooks(zoho, directory)
+        playbooks.provision()
+        yield playbooks
+    finally:
+        zoho.stop()

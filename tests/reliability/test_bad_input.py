@@ -15,7 +15,7 @@ import pytest
 
 import zoho_crm_oauth as oauth
 from reliability_harness import (Credentials, Playbooks, ansible_module, assert_unchanged, closed_port, error_line,
-                                 failure_message, recap, snapshot, stand_in_state)
+                                 failure_message, provisioned_host, recap, snapshot, stand_in_state)
 from zoho_sandbox import Sandbox
 
 EXCHANGE = "zoho-crm-oauth-exchange.py"
@@ -361,12 +361,8 @@ def test_role_preflight(overrides, extra_args, fragment, tally, json_results, zo
 
 @pytest.fixture(scope="module")
 def provisioned(tmp_path_factory):
-    """One provisioned host for the cases that need tokens in place (a provision run is costly)."""
-    zoho = Sandbox().start()
-    playbooks = Playbooks(zoho, tmp_path_factory.mktemp("provisioned"))
-    playbooks.provision()
-    yield playbooks
-    zoho.stop()
+    """One provisioned host for the cases that need tokens in place."""
+    yield from provisioned_host(tmp_path_factory.mktemp("provisioned"))
 
 
 @pytest.fixture

@@ -41,7 +41,7 @@ import pytest
 
 import yaml
 
-from fault_harness import REPO, RELIABILITY_DIR, TOOLS_DIR, authorized_credentials, token_file_problem
+from reliability_harness import REPO, RELIABILITY_DIR, TOOLS_DIR, authorized_credentials, token_file_problem
 
 SIMULATED_CLOCK_DIR = RELIABILITY_DIR / "simulated_clock"
 AGENTS = 20

@@ -28,7 +28,7 @@ from pathlib import Path
 
 import pytest
 
-from fault_harness import REPO, TOOLS_DIR, authorized_credentials, token_file_problem
+from reliability_harness import REPO, TOOLS_DIR, authorized_credentials, token_file_problem
 
 KILLS = {"refresh_tool": 300, "client": 100, "module": 100}  # the cron tool starts fastest
 TOKEN_ENDPOINT_DELAY = 0.05  # seconds the stand-in holds each refresh before answering

@@ -44,7 +44,7 @@ from dataclasses import dataclass
 import pytest
 
 import zoho_crm_oauth as oauth
-from fault_harness import assert_one_line_error, authorized_credentials, run_with_short_timeouts, token_file_problem
+from reliability_harness import assert_one_line_error, authorized_credentials, run_with_short_timeouts, token_file_problem
 from with_short_timeouts import SHORT_TIMEOUT
 
 REFRESH_TOOL = "zoho-crm-refresh-token.py"

@@ -10,8 +10,7 @@ import sys
 
 import pytest
 
-from reliability_harness import TOOLS_DIR, Playbooks, tool_environment
-from zoho_sandbox import Sandbox
+from reliability_harness import TOOLS_DIR, provisioned_host, tool_environment
 
 AGENTS = 3
 MAX_CALLS_PER_AGENT = 3000  # bounds each loop (about a minute at full speed)
@@ -43,11 +42,7 @@ print(json.dumps({"calls": calls, "failures": failures, "switches": switches, "e
 
 @pytest.fixture(scope="module")
 def host(tmp_path_factory):
-    zoho = Sandbox().start()
-    playbooks = Playbooks(zoho, tmp_path_factory.mktemp("rotation"))
-    playbooks.provision()
-    yield playbooks
-    zoho.stop()
+    yield from provisioned_host(tmp_path_factory.mktemp("rotation"))
 
 
 def rotate_under_load(host, *rotate_args):
