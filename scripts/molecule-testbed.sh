@@ -10,8 +10,8 @@
 #
 # DIR then holds: rootfs/, id_ed25519 (the admin's key), known_hosts (the target's host key),
 # sshd.port, sandbox.url (the stand-in's base URL) and sandbox.log.
-# Needs root (debootstrap, chroot, mount). A pristine rootfs is cached as a tarball under
-# $TESTBED_CACHE_DIR, keyed by suite, architecture and package list; without one it is built.
+# Needs root (debootstrap, chroot, mount). The pristine rootfs comes from scripts/debian-rootfs.sh,
+# which caches it.
 set -euo pipefail
 
 REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -23,59 +23,10 @@ PACKAGES=python3,python3-apt,openssh-server,sudo
 ADMIN=admin
 # uid 1000 stays free for OpenClaw's node user, which prepare creates.
 ADMIN_UID=1001
-CACHE_DIR=${TESTBED_CACHE_DIR:-/var/cache/zoho-crm-molecule}
 MARKER=.molecule-testbed
 
 log() { printf 'molecule-testbed: %s\n' "$*" >&2; }
 die() { log "$*"; exit 1; }
-
-# apt's own view of where bookworm's packages come from: every sources format, no hard-coded mirror.
-debian_mirror() {
-  local mirror
-  mirror=$(apt-get indextargets --no-release-info --format '$(REPO_URI)' \
-    "Release: $SUITE" 'Identifier: Packages' 'Target-Of: deb' | head -n 1)
-  [[ -n $mirror ]] || die "apt has no source for $SUITE; add one under /etc/apt/sources.list.d"
-  printf '%s\n' "$mirror"
-}
-
-cache_file() {
-  local key
-  key=$(printf '%s %s minbase %s\n' "$SUITE" "$(dpkg --print-architecture)" "$PACKAGES" | sha256sum | cut -c1-16)
-  printf '%s/%s-%s.tar\n' "$CACHE_DIR" "$SUITE" "$key"
-}
-
-# A pristine rootfs: unpacked from the cache when one is there and sound, else debootstrapped and
-# then cached (best effort: a full or read-only cache directory only costs the next run time).
-build_rootfs() {
-  local rootfs=$1 cache
-  cache=$(cache_file)
-  if [[ -f $cache ]]; then
-    log "unpacking the cached rootfs $cache"
-    mkdir "$rootfs"
-    if tar --extract --numeric-owner --preserve-permissions --file "$cache" --directory "$rootfs" \
-      && [[ -x $rootfs/usr/sbin/sshd ]]; then
-      return
-    fi
-    log "the cached rootfs is unusable; removing it and building a new one"
-    rm -rf --one-file-system "$rootfs" "$cache"
-  fi
-  log "debootstrapping $SUITE with $PACKAGES (log: $rootfs.debootstrap.log)"
-  if ! debootstrap --variant=minbase --include="$PACKAGES" "$SUITE" "$rootfs" "$(debian_mirror)" \
-    >"$rootfs.debootstrap.log" 2>&1; then
-    tail -n 20 "$rootfs.debootstrap.log" >&2
-    die "debootstrap failed"
-  fi
-  # Every test bed gets its own host keys (see start_sshd); the cache keeps none.
-  rm -f "$rootfs"/etc/ssh/ssh_host_*
-  chroot "$rootfs" apt-get clean
-  if mkdir -p "$CACHE_DIR" && tar --create --numeric-owner --file "$cache.tmp.$$" --directory "$rootfs" . \
-    && mv "$cache.tmp.$$" "$cache"; then
-    log "cached the rootfs as $cache"
-  else
-    rm -f "$cache.tmp.$$"
-    log "could not cache the rootfs under $CACHE_DIR; continuing without"
-  fi
-}
 
 # What a provider's image adds: name resolution, no daemons started by package scripts inside a
 # chroot, an admin user that logs in with a key and has passwordless sudo.
@@ -150,7 +101,7 @@ create() {
   mkdir -p "$dir"
   chmod 0700 "$dir"
   : >"$dir/$MARKER"
-  build_rootfs "$dir/rootfs"
+  "$REPO/scripts/debian-rootfs.sh" "$SUITE" "$PACKAGES" "$dir/rootfs"
   configure_rootfs "$dir"
   mount_filesystems "$dir/rootfs"
   start_sshd "$dir"
