@@ -85,6 +85,11 @@ The data (data.py): BrightPath Learning sells after-school programs to Californi
     cheap at any size; searches, COQL aggregates or ORDER BY on other fields, and cvid "mine" scan
     every record (a few seconds at 100,000 deals).
     Ids are 19-digit strings; datetimes use -08:00; lookups {name, id}; users {name, id, email}.
+    Every time is relative to the moment the stand-in starts (Org(now=...)), so a client's "since
+    last week" picks a sensible subset: open deals were last modified within 40 days (about 40% of
+    them within the last week), closed deals within two days after closing, a quarter of contacts and
+    accounts lately and the rest within 45 days of creation; notes are never edited; users 0 and 3
+    changed this week. Only deal 0's verbatim fields (Closing_Date 2026-03-15) are absolute.
 
 Decisions (reference UNCONFIRMED or CONFLICT)
     Token endpoint: parameters from the query string, urlencoded or multipart form, or HTTP Basic
@@ -122,7 +127,14 @@ Decisions (reference UNCONFIRMED or CONFLICT)
         INVALID_DATA. `page` next to `page_token` is ignored. A page is refused when page*per_page
         > 2000; a page_token past 100,000 records -> PAGINATION_LIMIT_EXCEEDED; a tampered or
         other user's token -> INVALID_DATA. cvid: 5725767000000087001 (all), ...087003 (mine).
-        approved=false -> 204 (everything is approved). If-Modified-Since is not modelled.
+        approved=false -> 204 (everything is approved).
+    If-Modified-Since (header; Zoho's v8 spec lists it for Get Records, Get Record, related records
+        and users): only records whose Modified_Time is strictly later; none -> 304 with no body, no
+        Content-Type and no Content-Length (one credit, like any call). Any ISO 8601 date-time with
+        an offset (Z too); anything else (a date alone, no offset, an RFC 9110 HTTP-date) -> 400
+        INVALID_DATA {"header_name": "If-Modified-Since", "expected_data_type": "datetime"}, or is
+        ignored with option malformed_if_modified_since="ignore". Checked after the scope, with the
+        other parameters. Page tokens are bound to it. Search and COQL ignore it (not in the spec).
     Notes: oldest first by default; related lists of an unknown parent (or of an account) -> 204;
         only the Notes related list exists (others 404); Parent_Id is {name, id} in related lists
         and {module, name, id} in GET /Notes and /Notes/{id}. GET /Notes needs admin (403
@@ -135,7 +147,12 @@ Decisions (reference UNCONFIRMED or CONFLICT)
         ZohoCRM.coql.READ, the module scope and (option coql_requires_fields_scope)
         ZohoCRM.settings.fields.READ; max 500 select fields and OFFSET+LIMIT 100,000 (options);
         text comparisons ignore case; owner lookups show the user's last name; aggregates
-        COUNT/SUM/MIN/MAX/AVG with GROUP BY.
+        COUNT/SUM/MIN/MAX/AVG with GROUP BY. Error details take the shapes of Zoho's v8 OAS
+        (coql.json) and SDK: SYNTAX_ERROR {"line", "column", "near"} (1-based, at the offending
+        token; at the last token when the query ends early) or {"clause": "where" | "group by"}
+        for a missing WHERE or an incomplete GROUP BY, with the reason after "error occurred while
+        parsing the query: " in `message`; INVALID_QUERY {"column_name"}, {"module"}, or
+        {"column_name", "operator", "reason"} for a bad operator or value.
 """
 
 from .errors import GrantLimitReached, SandboxError

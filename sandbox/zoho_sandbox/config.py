@@ -42,6 +42,9 @@ class Settings:
     coql_max_select_fields: int = 500
     coql_max_offset: int = 100_000
     coql_no_rows: str = "204"
+    # If-Modified-Since that is not an ISO 8601 date-time with offset (Zoho documents no behaviour):
+    # "400" answers INVALID_DATA, "ignore" treats the header as absent (as RFC 9110 servers do).
+    malformed_if_modified_since: str = "400"
 
     def __post_init__(self):
         dcs = tuple(self.data_centers)
@@ -59,6 +62,8 @@ class Settings:
             raise ValueError("throttle_wording must be 'crm' or 'accounts'")
         if self.coql_no_rows not in ("204", "empty"):
             raise ValueError("coql_no_rows must be '204' or 'empty'")
+        if self.malformed_if_modified_since not in ("400", "ignore"):
+            raise ValueError("malformed_if_modified_since must be '400' or 'ignore'")
         for name in ("code_lifetime", "daily_credits", "concurrency", "sub_concurrency"):
             if getattr(self, name) <= 0:
                 raise ValueError(f"{name} must be positive")

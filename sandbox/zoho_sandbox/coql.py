@@ -32,13 +32,29 @@ OPERATORS_BY_TYPE = {
 }
 
 
-def syntax_error(reason: str, near: str | None = None) -> ApiError:
-    details = {"reason": reason} if near is None else {"reason": reason, "near": near}
-    return ApiError(400, "SYNTAX_ERROR", "error occurred while parsing the query", details)
+def syntax_error(reason: str, details: dict) -> ApiError:
+    """details as Zoho's v8 OAS and SDK know them: {line, column, near} or {clause}."""
+    return ApiError(400, "SYNTAX_ERROR", f"error occurred while parsing the query: {reason}", details)
 
 
-def invalid_query(reason: str, **details) -> ApiError:
-    return ApiError(400, "INVALID_QUERY", "invalid query formed", {**details, "reason": reason})
+def syntax_error_at(text: str, offset: int, near: str, reason: str) -> ApiError:
+    """A syntax error at a character offset: 1-based line and column, and the text found there."""
+    line = text.count("\n", 0, offset) + 1
+    column = offset - (text.rfind("\n", 0, offset) + 1) + 1
+    return syntax_error(reason, {"line": line, "column": column, "near": near})
+
+
+def missing_clause(clause: str) -> ApiError:
+    return syntax_error(f"the {clause.upper()} clause is missing or incomplete", {"clause": clause})
+
+
+def invalid_query(message: str, details: dict) -> ApiError:
+    """details in one of the OAS shapes: {column_name}, {module}, or {column_name, operator, reason}."""
+    return ApiError(400, "INVALID_QUERY", message, details)
+
+
+def invalid_operand(reason: str, column: str, operator: str) -> ApiError:
+    return invalid_query("invalid query formed", {"column_name": column, "operator": operator, "reason": reason})
 
 
 def limit_exceeded(what: str, limit: int) -> ApiError:
@@ -91,7 +107,8 @@ def parse(text: str, modules, max_select_fields: int, max_offset: int) -> Query:
 
 class _Parser:
     def __init__(self, text, modules, max_select_fields, max_offset):
-        self.tokens = self._tokenize(text)
+        self.text = text
+        self.tokens, self.starts = self._tokenize(text)  # (kind, value), and where each one starts
         self.pos = 0
         self.modules = modules  # name -> Module
         self.max_select_fields = max_select_fields
@@ -100,15 +117,25 @@ class _Parser:
 
     @staticmethod
     def _tokenize(text):
-        tokens, pos = [], 0
+        tokens, starts, pos = [], [], 0
         while pos < len(text):
             match = TOKEN.match(text, pos)
             if not match:
-                raise syntax_error("unexpected character", text[pos:pos + 20])
+                raise syntax_error_at(text, pos, text[pos:pos + 20].split()[0], "unexpected character")
             if match.lastgroup:
                 tokens.append((match.lastgroup, match.group(match.lastgroup)))
+                starts.append(match.start(match.lastgroup))
             pos = match.end()
-        return tokens
+        return tokens, starts
+
+    def error(self, reason, index=None) -> ApiError:
+        """A syntax error at token `index` (default: the next one); past the end, at the last token."""
+        index = min(self.pos if index is None else index, len(self.tokens) - 1)
+        return syntax_error_at(self.text, self.starts[index], self.tokens[index][1], reason)
+
+    def error_taken(self, reason) -> ApiError:
+        """A syntax error at the token just taken."""
+        return self.error(reason, self.pos - 1)
 
     def peek(self, offset=0):
         index = self.pos + offset
@@ -123,19 +150,26 @@ class _Parser:
         self.pos += 1
         return token
 
+    def field_name(self) -> str:
+        """The next token, which must be a field name (GROUP BY, ORDER BY)."""
+        kind, value = self.take()
+        if kind != "name" or value.lower() in KEYWORDS:
+            raise self.error_taken("expected a field name")
+        return value
+
     def expect_keyword(self, word):
         if not self.keyword(word):
-            raise syntax_error(f"expected {word.upper()}", self.peek()[1] or "end of query")
+            raise self.error(f"expected {word.upper()}")
         self.pos += 1
 
     def expect(self, punct):
         if self.peek() != ("punct", punct):
-            raise syntax_error(f"expected '{punct}'", self.peek()[1] or "end of query")
+            raise self.error(f"expected '{punct}'")
         self.pos += 1
 
     def query(self) -> Query:
         if not self.keyword("select"):
-            raise syntax_error("only select queries are supported", self.peek()[1] or "empty query")
+            raise self.error("only select queries are supported")
         self.pos += 1
         raw_select = [self.select_item()]
         while self.peek() == ("punct", ","):
@@ -145,13 +179,13 @@ class _Parser:
         kind, module_name = self.take()
         module = next((m for m in self.modules if m.lower() == module_name.lower()), None)
         if kind != "name" or module is None:
-            raise invalid_query("invalid module given", module=module_name)
+            raise invalid_query("invalid module given", {"module": module_name})
         self.fields = FIELD_MAPS[module]
         select = [self.resolve_item(item) for item in raw_select]
         if len(select) > self.max_select_fields:
             raise limit_exceeded("the number of select fields", self.max_select_fields)
         if not self.keyword("where"):
-            raise syntax_error("WHERE clause is mandatory", self.peek()[1] or "end of query")
+            raise missing_clause("where")
         self.pos += 1
         where = self.condition_group(top=True)
         if self.criteria > MAX_CRITERIA:
@@ -160,10 +194,10 @@ class _Parser:
         if self.keyword("group"):
             self.pos += 1
             self.expect_keyword("by")
-            query.group_by = [self.column(self.take()[1])]
+            query.group_by = [self.column(self.field_name())]
             while self.peek() == ("punct", ","):
                 self.pos += 1
-                query.group_by.append(self.column(self.take()[1]))
+                query.group_by.append(self.column(self.field_name()))
         if self.keyword("order"):
             self.pos += 1
             self.expect_keyword("by")
@@ -173,16 +207,16 @@ class _Parser:
                 query.order_by.append(self.order_item())
         self.limit_clause(query)
         if self.peek()[0] != "end":
-            raise syntax_error("unexpected token", self.peek()[1])
+            raise self.error("unexpected token")
         self.check_grouping(query)
         return query
 
     def select_item(self):
         kind, value = self.take()
         if kind == "punct" and value == "*":
-            raise syntax_error("select * is not supported; list the fields", "*")
+            raise self.error_taken("select * is not supported; list the fields")
         if kind != "name" or value.lower() in KEYWORDS:
-            raise syntax_error("expected a field name", value or "end of query")
+            raise self.error_taken("expected a field name")
         if value.lower() in AGGREGATES and self.peek() == ("punct", "("):
             self.pos += 1
             kind, inner = self.take()
@@ -195,7 +229,7 @@ class _Parser:
             function, inner = item
             column = self.column(inner)
             if function in ("sum", "avg") and column.field.data_type not in NUMBER_TYPES:
-                raise invalid_query(f"{function.upper()} needs a number field", column_name=inner)
+                raise invalid_query(f"{function.upper()} needs a number field", {"column_name": inner})
             return Aggregate(function, column)
         return self.column(item)
 
@@ -203,7 +237,7 @@ class _Parser:
         base, _, sub = text.partition(".")
         field = next((f for name, f in self.fields.items() if name.lower() == base.lower()), None)
         if field is None:
-            raise invalid_query("column given seems to be invalid", column_name=text)
+            raise invalid_query("column given seems to be invalid", {"column_name": text})
         if not sub:
             return Column(text, field)
         if field.data_type == "ownerlookup" and sub.lower() in USER_FIELDS:
@@ -212,10 +246,10 @@ class _Parser:
             target = next((n for n in FIELD_MAPS[field.lookup] if n.lower() == sub.lower()), None)
             if target is not None:
                 return Column(text, field, target)
-        raise invalid_query("column given seems to be invalid", column_name=text)
+        raise invalid_query("column given seems to be invalid", {"column_name": text})
 
     def order_item(self):
-        column = self.column(self.take()[1])
+        column = self.column(self.field_name())
         descending = False
         if self.keyword("asc", "desc"):
             descending = self.take()[1].lower() == "desc"
@@ -230,11 +264,11 @@ class _Parser:
                 query.offset, query.limit = first, self.integer()
             else:
                 query.limit = first
+            if query.limit < 1:
+                raise self.error_taken("LIMIT must be at least 1")
         if self.keyword("offset"):
             self.pos += 1
             query.offset = self.integer()
-        if query.limit < 1:
-            raise syntax_error("LIMIT must be at least 1", str(query.limit))
         if query.limit > MAX_ROWS:
             raise limit_exceeded("LIMIT", MAX_ROWS)
         if query.offset + query.limit > self.max_offset:
@@ -243,7 +277,7 @@ class _Parser:
     def integer(self) -> int:
         kind, value = self.take()
         if kind != "number" or "." in value or value.startswith("-"):
-            raise syntax_error("expected a whole number", value or "end of query")
+            raise self.error_taken("expected a whole number")
         return int(value)
 
     def check_grouping(self, query):
@@ -253,7 +287,7 @@ class _Parser:
         grouped = {c.key for c in query.group_by}
         for item in query.select:
             if isinstance(item, Column) and item.key not in grouped:
-                raise syntax_error("every selected field must be aggregated or in GROUP BY", item.text)
+                raise missing_clause("group by")
 
     # -- WHERE ---------------------------------------------------------------------------------
 
@@ -265,7 +299,7 @@ class _Parser:
         joiner = self.take()[1].lower()
         right = self.operand()
         if self.keyword("and", "or"):
-            raise syntax_error("more than two conditions must be grouped with brackets", self.peek()[1])
+            raise self.error("more than two conditions must be grouped with brackets")
         if joiner == "and":
             return lambda row: left(row) and right(row)
         return lambda row: left(row) or right(row)
@@ -281,7 +315,7 @@ class _Parser:
     def comparison(self):
         kind, name = self.take()
         if kind != "name" or name.lower() in KEYWORDS:
-            raise syntax_error("expected a field name in WHERE", name or "end of query")
+            raise self.error_taken("expected a field name in WHERE")
         column = self.column(name)
         self.criteria += 1
         negate = False
@@ -296,17 +330,17 @@ class _Parser:
             self.pos += 1
             negate = True
             if not self.keyword("like", "in", "between"):
-                raise syntax_error("expected LIKE, IN or BETWEEN after NOT", self.peek()[1])
+                raise self.error("expected LIKE, IN or BETWEEN after NOT")
         kind, op = self.take()
         op = op.lower()
         if kind not in ("op", "name") or op not in ("=", "!=", "<>", "<", ">", "<=", ">=", "like", "in",
                                                      "between"):
-            raise syntax_error("expected an operator", op or "end of query")
+            raise self.error_taken("expected an operator")
         op = "!=" if op == "<>" else op
         label = f"not {op}" if negate else op
         data_type = "bigint" if column.field.api_name == "id" and not column.sub else self._type(column)
         if label not in OPERATORS_BY_TYPE.get(data_type, ()):
-            raise invalid_query("invalid operator found", column_name=column.text, operator=label)
+            raise invalid_operand("invalid operator found", column.text, label)
         if op == "in":
             self.expect("(")
             values = [self.literal(column, data_type, label)]
@@ -346,7 +380,7 @@ class _Parser:
 
     def literal(self, column, data_type, operator):
         kind, value = self.take()
-        bad = invalid_query("the value given seems to be invalid", column_name=column.text, operator=operator)
+        bad = invalid_operand("the value given seems to be invalid", column.text, operator)
         if kind == "string":
             text = value[1:-1].replace("''", "'").replace("\\'", "'")
             if data_type in TEXT_TYPES:
@@ -373,7 +407,7 @@ class _Parser:
         if kind == "name" and value.lower() in ("true", "false") and data_type == "boolean":
             return value.lower() == "true"
         if kind == "end":
-            raise syntax_error("expected a value", "end of query")
+            raise self.error_taken("expected a value")
         raise bad
 
 

@@ -1,6 +1,7 @@
 """Zoho CRM REST API v8, read-only: records, related notes, search, COQL and the SDK's metadata calls."""
 
 from dataclasses import dataclass
+from datetime import datetime
 
 from . import coql
 from .data import ID_BASE, iso
@@ -8,7 +9,7 @@ from .fields import FIELD_MAPS, MODULE_SCOPES
 from .metadata import NOTES_PARENTS, related_lists, settings_fields
 from .paging import SORT_KEYS, binding_of
 from .search import criteria_matcher, email_matcher, phone_matcher, word_matcher
-from .web import ApiError, json_response, no_content
+from .web import ApiError, json_response, no_content, not_modified
 
 MAX_FIELDS = 50
 MAX_PER_PAGE = 200
@@ -60,6 +61,28 @@ def require(ctx, *alternatives):
 
 def invalid_param(name: str, **details) -> ApiError:
     return ApiError(400, "INVALID_DATA", "invalid data", {"param_name": name, **details})
+
+
+def modified_since(request, settings) -> float | None:
+    """The If-Modified-Since header as a timestamp; None when absent (or malformed and ignored)."""
+    raw = request.headers.get("if-modified-since")
+    if raw is None:
+        return None
+    try:
+        moment = datetime.fromisoformat(raw.strip())
+    except ValueError:
+        moment = None
+    if moment is not None and moment.tzinfo is not None:
+        return moment.timestamp()
+    if settings.malformed_if_modified_since == "ignore":
+        return None
+    raise ApiError(400, "INVALID_DATA", "the If-Modified-Since header must be an ISO 8601 date-time with "
+                   "an offset, such as 2019-07-25T15:26:49+05:30",
+                   {"header_name": "If-Modified-Since", "expected_data_type": "datetime"})
+
+
+def modified_ts(row: dict) -> float:
+    return datetime.fromisoformat(row["Modified_Time"]).timestamp()
 
 
 def int_param(request, name, default, low, high=None) -> int:
@@ -234,8 +257,14 @@ class CrmApi:
             subset = sorted(found if subset is None else found & set(subset))
         if request.query.get("approved", "true") == "false":
             subset = []  # every record in this org is approved
+        since = modified_since(request, self.settings)
+        if since is not None:
+            changed = self.orderings.modified_after(source, since)
+            subset = changed if subset is None else sorted(set(subset).intersection(changed))
         order = self.orderings.ordered(source, sort_by, sort_order == "desc", subset)
-        binding = (f"/{module}", names, sort_by, sort_order, cvid, ids, request.query.get("approved"))
+        if since is not None and not len(order):
+            return not_modified()
+        binding = (f"/{module}", names, sort_by, sort_order, cvid, ids, request.query.get("approved"), since)
         return self.paginate(request, ctx, source, order, names, binding, (sort_by, sort_order))
 
     def get_record(self, request, ctx, module, record_id):
@@ -245,9 +274,12 @@ class CrmApi:
         ctx.charge(1)
         if not record_id.isdigit():
             raise ApiError(400, "INVALID_DATA", "the id given seems to be invalid", {"id": record_id})
+        since = modified_since(request, self.settings)
         index = source.index(record_id)
         if index is None:
             return no_content()
+        if since is not None and source.modified_ts(index) <= since:
+            return not_modified()
         names = self.requested_fields(request, required=False)
         return json_response(200, {"data": [self.project(source.record(index), names)]})
 
@@ -261,13 +293,19 @@ class CrmApi:
         if not record_id.isdigit():
             raise ApiError(400, "INVALID_DATA", "the id given seems to be invalid", {"id": record_id})
         names = self.requested_fields(request, required=True)
+        since = modified_since(request, self.settings)
         index = parent.index(record_id)
         if index is None or module == "Accounts":  # accounts carry no notes in this org
             return no_content()
         notes = self.org.notes
         sort_by, sort_order = self.sort_params(request, "asc")  # oldest first (reference §6.4)
-        order = self.orderings.ordered(notes, sort_by, sort_order == "desc", list(notes.indices_of(parent, index)))
-        binding = (f"/{module}/{record_id}/Notes", names, sort_by, sort_order)
+        attached = notes.indices_of(parent, index)
+        if since is not None:
+            attached = [i for i in attached if notes.modified_ts(i) > since]
+            if not attached:
+                return not_modified()
+        order = self.orderings.ordered(notes, sort_by, sort_order == "desc", list(attached))
+        binding = (f"/{module}/{record_id}/Notes", names, sort_by, sort_order, since)
         return self.paginate(request, ctx, notes, order, names, binding, (sort_by, sort_order), related=True)
 
     def search(self, request, ctx, module):
@@ -362,14 +400,24 @@ class CrmApi:
             users = [u for u in users if u["profile"]["name"] == "Administrator"]
         elif kind not in ("AllUsers", "ActiveUsers"):
             raise invalid_param("type")
+        since = modified_since(request, self.settings)
+        if since is not None:
+            users = [u for u in users if modified_ts(u) > since]
+            if not users:
+                return not_modified()
         info = {"per_page": MAX_PER_PAGE, "count": len(users), "page": 1, "more_records": False}
         return json_response(200, {"users": users, "info": info})
 
     def user(self, request, ctx, user_id):
         require(ctx, USERS_SCOPES)
         ctx.charge(1)
+        since = modified_since(request, self.settings)
         users = [u for u in self.org.users if u["id"] == user_id]
-        return json_response(200, {"users": users}) if users else no_content()
+        if not users:
+            return no_content()
+        if since is not None and modified_ts(users[0]) <= since:
+            return not_modified()
+        return json_response(200, {"users": users})
 
     def org_info(self, request, ctx):
         """GET /crm/v8/org."""

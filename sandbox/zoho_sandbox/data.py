@@ -3,12 +3,16 @@
 Records are computed from their index on demand (and cached), so 100,000 deals cost no memory up
 front. Index 0 is the newest record: ids and Created_Time fall as the index grows, so the default
 list order (id descending) starts at index 0, which for Deals is the setup guide's Oakland deal.
+Every time is relative to the org's `now` (the stand-in's start), so "changed this week" means the
+same to a client reading its own clock: open deals and a quarter of the contacts and accounts were
+touched in the last weeks, closed deals when they closed.
 Every deal belongs to account i // 3 and has one of that account's two contacts; deals and contacts
 carry notes in a fixed repeating pattern, so some have none (for 204s).
 """
 
 import functools
 import math
+import time
 from datetime import datetime, timedelta, timezone
 
 from .fields import DEAL_TYPES, INDUSTRIES, LEAD_SOURCES, LOSS_REASONS, SALUTATIONS, STAGES
@@ -17,8 +21,8 @@ ORG_ID = 5725767  # leading digits of every record id, like a real org's
 ID_BASE = ORG_ID * 10**12  # ids are 19-digit numbers: ORG_ID, then 12 digits
 ID_STEP = 7  # real ids are not consecutive
 TZ = timezone(timedelta(hours=-8))  # the user's time zone (America/Los_Angeles, standard time)
-ANCHOR = datetime(2026, 2, 16, 9, 30, tzinfo=TZ).timestamp()  # "now" as far as the data goes
 DAY = 86400
+RECENT_WINDOW = 40 * DAY  # how far back the last edit of a record still in play reaches
 COMPANY = "BrightPath Learning"
 DOMAIN = "brightpathlearning.example"
 
@@ -205,10 +209,21 @@ class Module:
                 "Created_Time": iso(self.created_ts(index)), "Modified_Time": modified,
                 "Last_Activity_Time": modified}
 
-    def modified_ts(self, index: int) -> float:
+    def modified_ts(self, index: int) -> int:
+        """A quarter of the records were edited lately; the others within 45 days of their creation."""
+        if self.dice(98, index) % 4 == 0:
+            return self.recently_touched(index)
         created = self.created_ts(index)
-        room = max(0, ANCHOR - 60 - created)
-        return created + (self.dice(99, index) % (45 * DAY)) % (room + 1)
+        return created + (self.dice(99, index) % (45 * DAY)) % (self.room(index) + 1)
+
+    def room(self, index: int) -> int:
+        """Seconds between creation and a minute before the org's now: where an edit can fall."""
+        return max(0, self.org.now - 60 - self.created_ts(index))
+
+    def recently_touched(self, index: int) -> int:
+        """An edit skewed toward now: about 40% within the last week, all within RECENT_WINDOW."""
+        fraction = (self.dice(97, index) % 10_000) / 10_000
+        return self.org.now - 60 - min(round(fraction * fraction * RECENT_WINDOW), self.room(index))
 
     def created_ts(self, index: int) -> float:
         raise NotImplementedError
@@ -223,7 +238,7 @@ class Deals(Module):
 
     def created_ts(self, index):
         # Logarithmic spread: 60 deals span ~4 months, 100,000 span ~7 years, always strictly older.
-        return ANCHOR - 3 * DAY - round(400 * DAY * math.log1p(index / 150))
+        return self.org.now - 3 * DAY - round(400 * DAY * math.log1p(index / 150))
 
     def deal_name(self, index):
         account = index // 3
@@ -234,11 +249,24 @@ class Deals(Module):
     def stage(self, index):
         if index < 27:  # the newest deals walk through every stage, so a 60-deal org shows them all
             return STAGE_ORDER[(index * 7) % 9]
-        age = ANCHOR - self.created_ts(index)
+        age = self.org.now - self.created_ts(index)
         roll = self.dice(1, index) % 100
         if age < 90 * DAY or roll < 15:
             return self.pick(OPEN_STAGES, 2, index)
         return "Closed Won" if roll < 70 else "Closed Lost"
+
+    def closing_ts(self, index):
+        """When a closed deal closed (by yesterday at the latest), or when an open one is due."""
+        created = self.created_ts(index)
+        if self.stage(index).startswith("Closed"):
+            return min(created + (14 + self.dice(7, index) % 77) * DAY, self.org.now - DAY)
+        return created + (30 + self.dice(7, index) % 121) * DAY
+
+    def modified_ts(self, index):
+        """Open deals are worked on lately; a closed deal was last edited when it closed."""
+        if not self.stage(index).startswith("Closed"):
+            return self.recently_touched(index)
+        return min(self.closing_ts(index) + self.dice(96, index) % (2 * DAY), self.org.now - 60)
 
     def _build(self, index):
         org = self.org
@@ -250,10 +278,7 @@ class Deals(Module):
         funding, program = self.pick(FUNDING, 3, index), self.pick(PROGRAMS, 4, index)
         students = 40 + 10 * (self.dice(5, index) % 57)
         amount = 500 * (10 + self.dice(6, index) % 491)
-        if closed:
-            closing = min(created + (14 + self.dice(7, index) % 77) * DAY, ANCHOR - DAY)
-        else:
-            closing = created + (30 + self.dice(7, index) % 121) * DAY
+        closing = self.closing_ts(index)
         record = {
             "id": self.id(index),
             "Deal_Name": self.deal_name(index),
@@ -473,7 +498,8 @@ class Notes(Module):
     def created_ts(self, index):
         module, parent, number, count = self.parent(index)
         # Note 0 is the newest; all notes fall after their parent and before the data's "now".
-        return min(module.created_ts(parent) + (count - number) * 1.5 * DAY, ANCHOR - 3600 * (number + 1))
+        return min(module.created_ts(parent) + round((count - number) * 1.5 * DAY),
+                   self.org.now - 3600 * (number + 1))
 
     def modified_ts(self, index):
         return self.created_ts(index)
@@ -527,9 +553,11 @@ class Notes(Module):
 class Org:
     """The whole demo org: users, and the Deals, Accounts, Contacts and Notes modules."""
 
-    def __init__(self, deals: int, seed: int, admin: bool = True):
+    def __init__(self, deals: int, seed: int, admin: bool = True, now: float | None = None):
+        """`now` (default: the wall clock) is the moment the data leads up to, in whole seconds."""
         self.seed = seed
         self.admin = admin
+        self.now = int(time.time() if now is None else now)
         self.deals = Deals(self, deals)
         self.accounts = Accounts(self, math.ceil(deals / 3))
         self.contacts = Contacts(self, 2 * self.accounts.count)
@@ -547,6 +575,13 @@ class Org:
     def user_id(self, number: int) -> str:
         return str(ID_BASE + 225_013 + number * ID_STEP)
 
+    def user_created_ts(self, number: int) -> int:
+        return self.now - (800 - 40 * number) * DAY
+
+    def user_modified_ts(self, number: int) -> int:
+        """Users 0 and 3 changed their settings this week; the others a month or more ago."""
+        return self.now - (2 + number) * DAY if number in (0, 3) else self.now - (30 + 9 * number) * DAY
+
     def user_ref(self, number: int) -> dict:
         """A user lookup value: name, id and email."""
         return self._user_refs[number]
@@ -563,7 +598,7 @@ class Org:
             "profile": {"name": profile, "id": str(ID_BASE + 26_011 + (0 if profile == "Administrator" else 1))},
             "zuid": str(80_000_000 + number * 1013), "time_zone": "America/Los_Angeles",
             "locale": "en_US", "language": "en_US", "country": "US", "country_locale": "en_US",
-            "Created_Time": iso(ANCHOR - 800 * DAY), "Modified_Time": iso(ANCHOR - 30 * DAY),
+            "Created_Time": iso(self.user_created_ts(number)), "Modified_Time": iso(self.user_modified_ts(number)),
             "Isonline": number == 0, "sandboxDeveloper": False, "offset": -28800000,
             "Reporting_To": None if number < 2 else {"name": self.user_ref(1)["name"], "id": self.user_id(1)},
         }

@@ -1,6 +1,7 @@
 """Record order and pagination: page numbers up to a limit, then page tokens (reference §6.1)."""
 
 import base64
+import bisect
 import hashlib
 import hmac
 import json
@@ -17,7 +18,7 @@ class Orderings:
     """Index sequences of a module in a sort order, computed once per module and key."""
 
     def __init__(self):
-        self._cache = {}
+        self._cache = {}  # (module, sort key) -> (indices ascending, their timestamps)
         self._lock = threading.Lock()
 
     def ordered(self, module, sort_by="id", descending=True, subset=None):
@@ -26,16 +27,26 @@ class Orderings:
             if subset is not None:
                 return sorted(subset, reverse=not descending)  # index order is id descending
             return range(module.count) if descending else range(module.count - 1, -1, -1)
-        timestamp = module.created_ts if sort_by == "Created_Time" else module.modified_ts
         if subset is not None:
+            timestamp = module.created_ts if sort_by == "Created_Time" else module.modified_ts
             ordered = sorted(subset, key=lambda i: (timestamp(i), -i))
         else:
-            key = (id(module), sort_by)
-            with self._lock:
-                if key not in self._cache:
-                    self._cache[key] = sorted(range(module.count), key=lambda i: (timestamp(i), -i))
-                ordered = self._cache[key]
+            ordered = self._by_time(module, sort_by)[0]
         return ordered[::-1] if descending else ordered
+
+    def modified_after(self, module, since: float) -> list:
+        """Indices of the records whose Modified_Time is later than `since` (If-Modified-Since)."""
+        order, stamps = self._by_time(module, "Modified_Time")
+        return order[bisect.bisect_right(stamps, since):]
+
+    def _by_time(self, module, sort_by):
+        key = (id(module), sort_by)
+        with self._lock:
+            if key not in self._cache:
+                timestamp = module.created_ts if sort_by == "Created_Time" else module.modified_ts
+                order = sorted(range(module.count), key=lambda i: (timestamp(i), -i))
+                self._cache[key] = (order, [timestamp(i) for i in order])
+            return self._cache[key]
 
 
 class PageTokens:

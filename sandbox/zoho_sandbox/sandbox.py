@@ -38,7 +38,7 @@ class Sandbox:
                                  seed=seed, **options)
         self.port = port
         self.clock = Clock()
-        self.org = Org(deals, seed, admin)
+        self.org = Org(deals, seed, admin, now=self.clock.now())
         self.accounts = Accounts(self.settings, self.clock, self.org, self)
         self.orderings = Orderings()
         self.crm = CrmApi(self.settings, self.org, self.orderings,

@@ -277,7 +277,8 @@ class Handler(BaseHTTPRequestHandler):
             self.send_header("Content-Type", response.content_type)
         for name, value in response.headers.items():
             self.send_header(name, value)
-        self.send_header("Content-Length", str(len(response.body)))
+        if response.status != 304:  # a 304's Content-Length would describe the unsent 200 body
+            self.send_header("Content-Length", str(len(response.body)))
         self.end_headers()
         if action == "truncated":
             self.wfile.write(response.body[: len(response.body) // 2])

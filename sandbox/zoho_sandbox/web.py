@@ -103,6 +103,11 @@ def no_content() -> Response:
     return Response(204)
 
 
+def not_modified() -> Response:
+    """304: nothing changed since If-Modified-Since; no body (and so no Content-Length)."""
+    return Response(304)
+
+
 class ApiError(Exception):
     """A CRM error, answered with Zoho's envelope (reference §7)."""
 

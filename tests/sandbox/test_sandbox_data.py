@@ -1,7 +1,9 @@
 """The deterministic demo org: content, links between records, and large sizes built lazily."""
 
+from datetime import datetime
+
 import pytest
-from zoho_sandbox.data import Org
+from zoho_sandbox.data import DAY, Org
 from zoho_sandbox.fields import FIELD_MAPS, STAGES
 
 
@@ -14,15 +16,18 @@ def test_the_guides_deal_is_index_zero_in_every_size_and_seed():
         assert deal["Contact_Name"]["name"] == "Jane Smith"
 
 
+NOW = 1_795_000_000  # any fixed moment: the org's times are relative to it
+
+
 def test_same_seed_same_org_other_seed_other_details():
-    first, again, other = Org(60, 2026), Org(60, 2026), Org(60, 7)
+    first, again, other = Org(60, 2026, now=NOW), Org(60, 2026, now=NOW), Org(60, 7, now=NOW)
     assert [first.deals.record(i) for i in range(60)] == [again.deals.record(i) for i in range(60)]
     amounts = [first.deals.record(i)["Amount"] for i in range(1, 60)]
     assert amounts != [other.deals.record(i)["Amount"] for i in range(1, 60)]
 
 
 def test_a_deal_does_not_change_with_the_org_size():
-    small, large = Org(60, 2026), Org(5000, 2026)
+    small, large = Org(60, 2026, now=NOW), Org(5000, 2026, now=NOW)
     assert all(small.deals.record(i) == large.deals.record(i) for i in range(60))
 
 
@@ -84,3 +89,31 @@ def test_large_orgs_are_lazy_and_consistent(deals):
     assert len(set().union(*ids.values())) == sum(len(v) for v in ids.values())  # no id shared across modules
     assert all(len(i) == 19 for v in ids.values() for i in v)
     assert org.deals.created_ts(last) < org.deals.created_ts(last - 1)
+
+
+def test_every_time_leads_up_to_the_orgs_now():
+    later = Org(60, 2026, now=NOW + 30 * DAY)
+    org = Org(60, 2026, now=NOW)
+    for module in org.modules.values():
+        for index in range(module.count):
+            record, moved = module.record(index), later.modules[module.name].record(index)
+            created, modified = (datetime.fromisoformat(record[k]).timestamp() for k in ("Created_Time", "Modified_Time"))
+            assert created <= modified <= NOW - 60, (module.name, index)
+            assert datetime.fromisoformat(moved["Modified_Time"]).timestamp() - modified == 30 * DAY
+    assert org.deals.record(0)["Closing_Date"] == later.deals.record(0)["Closing_Date"] == "2026-03-15"  # verbatim
+    users = [datetime.fromisoformat(u["Modified_Time"]).timestamp() for u in org.users]
+    assert all(t <= NOW for t in users) and min(users) < NOW - 7 * DAY < max(users)
+
+
+@pytest.mark.parametrize("deals, low, high", [(60, 0.15, 0.6), (5000, 0.03, 0.2)])
+def test_open_deals_were_touched_lately_closed_ones_when_they_closed(deals, low, high):
+    org = Org(deals, 2026, now=NOW)
+    week = [i for i in range(deals) if org.deals.modified_ts(i) > NOW - 7 * DAY]
+    assert low * deals <= len(week) <= high * deals
+    for index in range(0, deals, max(1, deals // 200)):
+        deal = org.deals.record(index)
+        if deal["Stage"].startswith("Closed"):
+            closed = datetime.fromisoformat(deal["Closing_Date"]).timestamp()
+            assert -DAY < datetime.fromisoformat(deal["Modified_Time"]).timestamp() - closed < 4 * DAY
+        else:
+            assert NOW - datetime.fromisoformat(deal["Modified_Time"]).timestamp() <= 40 * DAY

@@ -167,17 +167,25 @@ def test_coql_no_rows_is_204_or_empty_by_option(make_zoho, api_for):
     assert response.status_code == 200 and response.json() == {"data": [], "info": {"count": 0, "more_records": False}}
 
 
-@pytest.mark.parametrize("query", [
-    "select Deal_Name from Deals",  # WHERE is mandatory
-    "select Deal_Name Deals where id is not null",
-    "update Deals set Stage = 'x' where id is not null",
-    "select * from Deals where id is not null",
-    "select Deal_Name from Deals where Stage = 'A' and Amount > 1 and Amount < 5",  # needs brackets
-    "select Deal_Name from Deals where Amount >",
-    "select Deal_Name from Deals where id is not null limit 0",
+@pytest.mark.parametrize("query, details", [
+    ("select Deal_Name from Deals", {"clause": "where"}),  # WHERE is mandatory
+    ("select Deal_Name Deals where id is not null", {"line": 1, "column": 18, "near": "Deals"}),
+    ("update Deals set Stage = 'x' where id is not null", {"line": 1, "column": 1, "near": "update"}),
+    ("select * from Deals where id is not null", {"line": 1, "column": 8, "near": "*"}),
+    ("select Deal_Name from Deals where Stage = 'A' and Amount > 1 and Amount < 5",  # needs brackets
+     {"line": 1, "column": 62, "near": "and"}),
+    ("select Deal_Name from Deals where Amount >", {"line": 1, "column": 42, "near": ">"}),  # at the last token
+    ("select Deal_Name from Deals where id is not null limit 0", {"line": 1, "column": 56, "near": "0"}),
+    ("select Deal_Name,\n  Stage\nfrom Deals\nwhere Amount # 5", {"line": 4, "column": 14, "near": "#"}),
+    ("select Stage, COUNT(id) from Deals where id is not null", {"clause": "group by"}),
+    ("select Deal_Name from Deals where id is not null order by limit 5", {"line": 1, "column": 59, "near": "limit"}),
 ])
-def test_coql_syntax_errors(api, query):
-    assert error_code(api.coql(query)) == "SYNTAX_ERROR"
+def test_coql_syntax_errors_locate_the_problem_as_the_v8_spec_does(api, query, details):
+    response = api.coql(query)
+    assert error_code(response) == "SYNTAX_ERROR"
+    body = response.json()
+    assert body["details"] == details
+    assert body["message"].startswith("error occurred while parsing the query: ")
 
 
 @pytest.mark.parametrize("query", [
@@ -192,9 +200,18 @@ def test_coql_invalid_query(api, query):
     assert error_code(api.coql(query)) == "INVALID_QUERY"
 
 
-def test_coql_invalid_query_names_the_column_and_operator(api):
-    details = api.coql("select Deal_Name from Deals where Deal_Name >= 'A'").json()["details"]
-    assert details == {"column_name": "Deal_Name", "operator": ">=", "reason": "invalid operator found"}
+@pytest.mark.parametrize("query, message, details", [
+    ("select Deal_Name from Deals where Deal_Name >= 'A'", "invalid query formed",
+     {"column_name": "Deal_Name", "operator": ">=", "reason": "invalid operator found"}),
+    ("select Deal_Name from Deals where Amount = 'lots'", "invalid query formed",
+     {"column_name": "Amount", "operator": "=", "reason": "the value given seems to be invalid"}),
+    ("select Nope from Deals where id is not null", "column given seems to be invalid", {"column_name": "Nope"}),
+    ("select Deal_Name from Widgets where id is not null", "invalid module given", {"module": "Widgets"}),
+    ("select SUM(Deal_Name) from Deals where id is not null", "SUM needs a number field", {"column_name": "Deal_Name"}),
+])
+def test_coql_invalid_query_details_have_the_v8_spec_shapes(api, query, message, details):
+    body = api.coql(query).json()
+    assert (body["code"], body["message"], body["details"]) == ("INVALID_QUERY", message, details)
 
 
 @pytest.mark.parametrize("query", [

@@ -5,17 +5,17 @@ api_domain). The SDK keeps global state (Initializer), so one test walks the who
 """
 
 import csv
-from datetime import date
+from datetime import date, datetime, timedelta, timezone
 
 from zohocrmsdk.src.com.zoho.api.authenticator.oauth_token import OAuthToken
 from zohocrmsdk.src.com.zoho.api.authenticator.store import FileStore
 from zohocrmsdk.src.com.zoho.api.logger import Logger
-from zohocrmsdk.src.com.zoho.crm.api import ParameterMap
+from zohocrmsdk.src.com.zoho.crm.api import HeaderMap, ParameterMap
 from zohocrmsdk.src.com.zoho.crm.api.coql import BodyWrapper, CoqlOperations
 from zohocrmsdk.src.com.zoho.crm.api.dc.data_center import DataCenter
 from zohocrmsdk.src.com.zoho.crm.api.initializer import Initializer
-from zohocrmsdk.src.com.zoho.crm.api.record import (GetRecordsParam, RecordOperations, ResponseWrapper,
-                                                    SearchRecordsParam)
+from zohocrmsdk.src.com.zoho.crm.api.record import (GetRecordsHeader, GetRecordsParam, RecordOperations,
+                                                    ResponseWrapper, SearchRecordsParam)
 from zohocrmsdk.src.com.zoho.crm.api.related_records import GetRelatedRecordsParam, RelatedRecordsOperations
 from zohocrmsdk.src.com.zoho.crm.api.sdk_config import SDKConfig
 
@@ -80,6 +80,25 @@ def test_official_sdk_end_to_end(zoho, tmp_path):
     rows = data_of(CoqlOperations().get_records(body))
     amounts = [r.get_key_value("Amount") for r in rows]
     assert len(rows) == 3 and amounts == sorted(amounts, reverse=True)
+
+    body.set_select_query("select Deal_Name Deals where id is not null")
+    response = CoqlOperations().get_records(body)
+    assert response.get_status_code() == 400
+    error = response.get_object()  # the SDK parses the details keys its v8 model knows, with their types
+    assert error.get_code().get_value() == "SYNTAX_ERROR"
+    assert error.get_details() == {"line": 1, "column": 18, "near": "Deals"}
+
+    params = ParameterMap()
+    params.add(GetRecordsParam.fields, "Deal_Name,Modified_Time")
+    headers = HeaderMap()
+    headers.add(GetRecordsHeader.if_modified_since, datetime.now(timezone.utc) - timedelta(days=7))
+    changed = data_of(RecordOperations("Deals").get_records(params, headers))
+    week_ago = datetime.now(timezone.utc) - timedelta(days=7)
+    assert 0 < len(changed) < 60 and all(d.get_key_value("Modified_Time") > week_ago for d in changed)
+    headers = HeaderMap()
+    headers.add(GetRecordsHeader.if_modified_since, datetime.now(timezone.utc))
+    unchanged = RecordOperations("Deals").get_records(params, headers)
+    assert unchanged.get_status_code() == 304 and unchanged.get_object() is None
 
     # A new process with only the stored refresh token: the SDK refreshes, and calls go on.
     initialize(zoho, tmp_path, "refresh", refresh_token=row["refresh_token"])
