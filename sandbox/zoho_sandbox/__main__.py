@@ -6,7 +6,14 @@ import signal
 import sys
 import threading
 
+from .config import Settings
 from .sandbox import Sandbox
+
+
+# Settings with a flag of their own (the others are reached with --set NAME=VALUE).
+FLAGS = {"data_centers": "--data-centers", "user_dc": "--user-dc", "deals": "--deals", "code_lifetime": "--code-lifetime",
+         "daily_credits": "--daily-credits", "concurrency": "--concurrency", "admin": "--non-admin",
+         "accept_bearer": "--accept-bearer", "seed": "--seed", "redirect_uri": "--redirect-uri"}
 
 
 def parse_args(argv):
@@ -25,6 +32,8 @@ def parse_args(argv):
     parser.add_argument("--redirect-uri", help="the client's registered redirect URI")
     parser.add_argument("--ready-file", help="write the base URL to this file once listening")
     parser.add_argument("--log-file", help="append each request (secrets redacted) as a JSON line")
+    parser.add_argument("--set", action="append", default=[], metavar="NAME=VALUE",
+                        help="any other option of config.Settings, e.g. device_units=milliseconds (repeatable)")
     return parser.parse_args(argv)
 
 
@@ -32,6 +41,7 @@ def main(argv=None) -> int:
     args = parse_args(argv)
     options = {"redirect_uri": args.redirect_uri} if args.redirect_uri else {}
     try:
+        options.update(Settings.parse_option(text, FLAGS) for text in args.set)
         sandbox = Sandbox(port=args.port, data_centers=args.data_centers, user_dc=args.user_dc,
                           deals=args.deals, code_lifetime=args.code_lifetime, daily_credits=args.daily_credits,
                           concurrency=args.concurrency, admin=not args.non_admin, accept_bearer=args.accept_bearer,

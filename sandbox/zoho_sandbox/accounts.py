@@ -118,8 +118,9 @@ class Accounts:
 
     # -- grant codes ---------------------------------------------------------------------------
 
-    def issue_code(self, client_id, dc, scopes, redirect_uri, offline, lifetime=None) -> str:
-        """A single-use grant code; raises GrantLimitReached past the per-client window limit."""
+    def take_code_slot(self, client_id) -> None:
+        """Count one grant (consent code, Self Client code or device code) against the per-client
+        window; raises GrantLimitReached past the limit (reference §4)."""
         now = self.clock.now()
         with self.lock:
             issued = self.code_issues.setdefault(client_id, deque())
@@ -130,9 +131,14 @@ class Accounts:
                     f"at most {self.settings.grant_codes_per_window} grant codes per "
                     f"{self.settings.token_window // 60} minutes per client")
             issued.append(now)
-            code = self._new_secret()
+
+    def issue_code(self, client_id, dc, scopes, redirect_uri, offline, lifetime=None) -> str:
+        """A single-use grant code; raises GrantLimitReached past the per-client window limit."""
+        with self.lock:
+            self.take_code_slot(client_id)
+            code = self.new_secret()
             self.codes[code] = GrantCode(client_id, dc, self.user_id, tuple(scopes), redirect_uri, offline,
-                                         now + (lifetime or self.settings.code_lifetime))
+                                         self.clock.now() + (lifetime or self.settings.code_lifetime))
             return code
 
     def self_client_code(self, scopes, lifetime=None, dc=None) -> str:
@@ -154,18 +160,18 @@ class Accounts:
         params = request.params()
         client = self.clients.get(params.get("client_id", ""))
         if client is None:
-            return _error_page("Invalid Client", "The client_id in this request is not registered.")
+            return error_page("Invalid Client", "The client_id in this request is not registered.")
         if params.get("redirect_uri") not in client.redirect_uris:
-            return _error_page("Invalid Redirect Uri", "The redirect_uri does not match the one "
+            return error_page("Invalid Redirect Uri", "The redirect_uri does not match the one "
                                                       "registered for this client.")
         if params.get("response_type") != "code":
-            return _error_page("Invalid Response Type", "Only response_type=code is supported.")
+            return error_page("Invalid Response Type", "Only response_type=code is supported.")
         scopes = parse_scopes(params.get("scope"))
         if not scopes:
-            return _error_page("Scope Missing", "The scope parameter is required.")
+            return error_page("Scope Missing", "The scope parameter is required.")
         bad = [s for s in scopes if not valid_scope(s)]
         if bad:
-            return _error_page("Invalid OAuth Scope", "Unknown scope: " + ", ".join(bad))
+            return error_page("Invalid OAuth Scope", "Unknown scope: " + ", ".join(bad))
         request_id = secrets.token_urlsafe(16)
         with self.lock:
             now = self.clock.now()
@@ -181,7 +187,7 @@ class Accounts:
         with self.lock:
             pending = self.consent_requests.pop(request.param("request_id", ""), None)
         if pending is None or pending["expires_at"] <= self.clock.now():
-            return _error_page("Request Expired", "This consent request is unknown or has expired; "
+            return error_page("Request Expired", "This consent request is unknown or has expired; "
                                                   "start the authorization again.")
         state = {"state": pending["state"]} if "state" in pending else {}
         if request.param("action") != "approve":
@@ -189,18 +195,36 @@ class Accounts:
         dc = self.settings.home_dc  # Zoho sends the user to their own DC, wherever they started
         client_id = pending["client_id"]
         with self.lock:
-            wants_offline = pending.get("access_type") == "offline"
-            key = (dc, self.user_id, client_id)
-            offline = wants_offline and (key not in self.consented or pending.get("prompt") == "consent")
+            offline = self.gives_refresh_token(dc, client_id, pending.get("access_type") == "offline",
+                                               pending.get("prompt") == "consent")
             try:
                 code = self.issue_code(client_id, dc, pending["scopes"], pending["redirect_uri"], offline)
             except GrantLimitReached:
                 return redirect(_add_query(pending["redirect_uri"], {"error": "access_denied", **state}))
             if offline:
-                self.consented.add(key)
+                self.consented.add((dc, self.user_id, client_id))
         # The trailing "&" is in the redirects observed from real Zoho (reference §1).
         return redirect(_add_query(pending["redirect_uri"], {
             **state, "code": code, "location": dc, "accounts-server": self.urls.accounts_url(dc)}) + "&")
+
+    def gives_refresh_token(self, dc, client_id, wants_offline, prompt_consent) -> bool:
+        """access_type=offline yields a refresh token on the first consent only, or with
+        prompt=consent (reference §1)."""
+        return wants_offline and ((dc, self.user_id, client_id) not in self.consented or prompt_consent)
+
+    def approved_grant_tokens(self, client_id, dc, scopes, wants_offline, prompt_consent) -> dict:
+        """The token response for a grant approved without a code (device flow): what consent and
+        then a code exchange would give, with the same limits."""
+        with self.lock:
+            refresh = None
+            if self.gives_refresh_token(dc, client_id, wants_offline, prompt_consent):
+                self.consented.add((dc, self.user_id, client_id))
+                refresh = self._new_refresh_token(client_id, dc, self.user_id, scopes)
+            access = self._mint(client_id, dc, self.user_id, scopes, refresh)
+            body = {"access_token": access.token}
+            if refresh:
+                body["refresh_token"] = refresh.token
+            return self._token_body(body, scopes, dc)
 
     # -- token endpoint ------------------------------------------------------------------------
 
@@ -210,18 +234,29 @@ class Accounts:
         if request.method != "POST":  # GET is undocumented (reference §2.4): refuse it
             body = {"error": "invalid_request"}
         else:
-            body = self._token(params, request.basic_auth(), request.dc, params.get("grant_type", ""))
+            body = self._token(request, params.get("grant_type", ""))
         return body.get("error"), json_response(200, body, TOKEN_HEADERS)
 
-    def _token(self, params, basic, dc, grant_type) -> dict:
+    def authenticate_client(self, request) -> tuple:
+        """(client, None) for a known client with its secret (from the parameters or HTTP Basic),
+        else (None, "invalid_client" or "invalid_client_secret")."""
+        params = request.params()
         client_id, secret = params.get("client_id"), params.get("client_secret")
+        basic = request.basic_auth()
         if basic and not client_id:
             client_id, secret = basic
         client = self.clients.get(client_id or "")
         if client is None:
-            return {"error": "invalid_client"}
+            return None, "invalid_client"
         if secret != client.client_secret:
-            return {"error": "invalid_client_secret"}
+            return None, "invalid_client_secret"
+        return client, None
+
+    def _token(self, request, grant_type) -> dict:
+        client, error = self.authenticate_client(request)
+        if error:
+            return {"error": error}
+        params, dc = request.params(), request.dc
         with self.lock:
             if grant_type == "authorization_code":
                 return self._exchange(client, params, dc)
@@ -241,7 +276,8 @@ class Accounts:
         if grant.redirect_uri is not None and params.get("redirect_uri") != grant.redirect_uri:
             return {"error": "invalid_redirect_uri"}
         del self.codes[params["code"]]  # single use
-        refresh = self._new_refresh_token(grant) if grant.offline else None
+        refresh = (self._new_refresh_token(grant.client_id, grant.dc, grant.user_id, grant.scopes)
+                   if grant.offline else None)
         access = self._mint(client.client_id, dc, grant.user_id, grant.scopes, refresh)
         body = {"access_token": access.token}
         if refresh:
@@ -267,19 +303,18 @@ class Accounts:
         return {**body, "scope": " ".join(scopes), "api_domain": self.urls.api_domain(dc),
                 "token_type": "Bearer", "expires_in": self.settings.access_token_lifetime}
 
-    def _new_refresh_token(self, grant) -> RefreshToken:
-        mine = [r for r in self.refresh_tokens.values()
-                if (r.dc, r.user_id, r.client_id) == (grant.dc, grant.user_id, grant.client_id)]
+    def _new_refresh_token(self, client_id, dc, user_id, scopes) -> RefreshToken:
+        mine = [r for r in self.refresh_tokens.values() if (r.dc, r.user_id, r.client_id) == (dc, user_id, client_id)]
         # The 21st refresh token silently kills the oldest, with its access tokens (reference §4).
         for oldest in mine[: max(0, len(mine) - self.settings.refresh_tokens_per_user + 1)]:
             self._drop_refresh_token(oldest)
-        refresh = RefreshToken(self._new_secret(), grant.client_id, grant.dc, grant.user_id, grant.scopes)
+        refresh = RefreshToken(self.new_secret(), client_id, dc, user_id, tuple(scopes))
         self.refresh_tokens[refresh.token] = refresh
         return refresh
 
     def _mint(self, client_id, dc, user_id, scopes, refresh) -> AccessToken:
         now = self.clock.now()
-        access = AccessToken(self._new_secret(), client_id, dc, user_id, scopes,
+        access = AccessToken(self.new_secret(), client_id, dc, user_id, scopes,
                              now + self.settings.access_token_lifetime, refresh)
         self.access_tokens[access.token] = access
         if refresh is not None:
@@ -295,7 +330,8 @@ class Accounts:
             refresh.access_tokens = live
         return access
 
-    def _new_secret(self) -> str:
+    def new_secret(self) -> str:
+        """A new code or token in Zoho's shape, remembered for redaction and secret_values()."""
         value = new_token()
         self.issued.add(value)
         return value
@@ -371,7 +407,7 @@ def _add_query(url: str, params: dict) -> str:
     return urlunsplit(parts._replace(query=urlencode(query)))
 
 
-def _error_page(title: str, message: str) -> Response:
+def error_page(title: str, message: str) -> Response:
     return html_response(400, f"<!DOCTYPE html><html><head><title>{html.escape(title)}</title></head>"
                               f"<body><h1>{html.escape(title)}</h1><p>{html.escape(message)}</p></body></html>")
 

@@ -42,6 +42,16 @@ class Settings:
     coql_max_select_fields: int = 500
     coql_max_offset: int = 100_000
     coql_no_rows: str = "204"
+    # Device flow (reference §2.5). The user code lives 5 minutes; polls of one device code must be
+    # 30 s apart whatever `interval` says (clients in the wild were told 5 s). UNCONFIRMED: the units of
+    # expires_in and interval ("seconds" or "milliseconds", as an older Zoho page states), the HTTP
+    # status of errors (200 as on the token endpoint, or 400 as RFC 8628), verification_uri_complete.
+    device_code_lifetime: float = 300
+    device_poll_interval: float = 30
+    device_interval: float = 5
+    device_units: str = "seconds"
+    device_error_status: int = 200
+    device_verification_uri_complete: bool = True
     # If-Modified-Since that is not an ISO 8601 date-time with offset (Zoho documents no behaviour):
     # "400" answers INVALID_DATA, "ignore" treats the header as absent (as RFC 9110 servers do).
     malformed_if_modified_since: str = "400"
@@ -62,9 +72,14 @@ class Settings:
             raise ValueError("throttle_wording must be 'crm' or 'accounts'")
         if self.coql_no_rows not in ("204", "empty"):
             raise ValueError("coql_no_rows must be '204' or 'empty'")
+        if self.device_units not in ("seconds", "milliseconds"):
+            raise ValueError("device_units must be 'seconds' or 'milliseconds'")
+        if self.device_error_status not in (200, 400):
+            raise ValueError("device_error_status must be 200 or 400")
         if self.malformed_if_modified_since not in ("400", "ignore"):
             raise ValueError("malformed_if_modified_since must be '400' or 'ignore'")
-        for name in ("code_lifetime", "daily_credits", "concurrency", "sub_concurrency"):
+        for name in ("code_lifetime", "daily_credits", "concurrency", "sub_concurrency", "device_code_lifetime",
+                     "device_poll_interval", "device_interval"):
             if getattr(self, name) <= 0:
                 raise ValueError(f"{name} must be positive")
 
@@ -76,3 +91,25 @@ class Settings:
     @classmethod
     def names(cls) -> set:
         return {f.name for f in fields(cls)}
+
+    @classmethod
+    def parse_option(cls, text: str, flags: dict) -> tuple:
+        """NAME=VALUE from the command line -> (name, value typed like the field's default);
+        `flags` maps the names that have a flag of their own to it."""
+        name, sep, raw = text.partition("=")
+        defaults = {f.name: f.default for f in fields(cls) if f.name not in flags}
+        if name in flags:
+            raise ValueError(f"--set {text!r}: use {flags[name]} for {name}")
+        if not sep or name not in defaults:
+            raise ValueError(f"--set {text!r}: expected NAME=VALUE with NAME one of {', '.join(sorted(defaults))}")
+        default = defaults[name]
+        if isinstance(default, bool):
+            if raw.lower() not in ("true", "false", "1", "0", "yes", "no"):
+                raise ValueError(f"--set {text!r}: {name} is true or false")
+            return name, raw.lower() in ("true", "1", "yes")
+        if isinstance(default, tuple):
+            return name, tuple(part.strip() for part in raw.split(",") if part.strip())
+        try:
+            return name, type(default)(raw) if isinstance(default, (int, float)) else raw
+        except ValueError:
+            raise ValueError(f"--set {text!r}: {name} is a number") from None

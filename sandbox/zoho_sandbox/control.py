@@ -38,6 +38,9 @@ class Control:
             ("GET", "/requests"): sandbox.request_log,
             ("POST", "/revoke-all"): lambda: {"revoked": sandbox.revoke_all() is None},
             ("POST", "/rotate-client-secret"): lambda: {"client_secret": sandbox.rotate_client_secret()},
+            ("GET", "/device"): sandbox.device_flows,
+            ("POST", "/device/approve"): lambda: sandbox.approve_device(_required(params, "user_code")),
+            ("POST", "/device/deny"): lambda: sandbox.deny_device(_required(params, "user_code")),
         }
         action = routes.get((request.method, request.path))
         if action is None:
@@ -48,6 +51,13 @@ class Control:
             return _error("access_denied", str(error))
         except (SandboxError, TypeError, ValueError) as error:
             return _error("invalid_request", str(error))
+
+
+def _required(params, name):
+    value = params.get(name)
+    if not value:
+        raise SandboxError(f"{name} is required")
+    return value
 
 
 def _number(value):

@@ -5,7 +5,8 @@ import threading
 from dataclasses import dataclass
 
 KINDS = ("status_429", "status_500", "status_502", "status_503", "delay", "reset", "truncated", "access_denied")
-GROUP_TARGETS = ("token", "revoke", "auth", "crm")
+GROUP_TARGETS = ("token", "revoke", "auth", "device", "crm")
+DEVICE_PATHS = ("/oauth/v3/device/code", "/oauth/v3/device/token")
 TOKEN_TEMPLATE = "POST /oauth/v2/token"
 MAX_DELAY = 60.0
 
@@ -20,7 +21,8 @@ class Fault:
 
 
 def target_group(template: str) -> str:
-    """The named group a request template belongs to ("token", "revoke", "auth" or "crm")."""
+    """The named group of a request template: "token", "revoke", "device" (the device's two
+    endpoints), "crm", or "auth" (consent and verification pages, serverinfo)."""
     path = template.partition(" ")[2]
     if path.startswith("/crm/"):
         return "crm"
@@ -28,6 +30,8 @@ def target_group(template: str) -> str:
         return "token"
     if path == "/oauth/v2/token/revoke":
         return "revoke"
+    if path in DEVICE_PATHS:
+        return "device"
     return "auth"
 
 

@@ -9,6 +9,7 @@ from .config import Settings
 from .control import Control
 from .crm import CrmApi
 from .data import Org
+from .device import DeviceFlow
 from .errors import SandboxError
 from .faults import Faults
 from .limits import ConcurrencyCap, CreditBudget
@@ -39,7 +40,9 @@ class Sandbox:
         self.port = port
         self.clock = Clock()
         self.org = Org(deals, seed, admin, now=self.clock.now())
+        self.traffic = Traffic(log_file)
         self.accounts = Accounts(self.settings, self.clock, self.org, self)
+        self.device = DeviceFlow(self.accounts, self.settings, self.clock, self, self.traffic.count_device)
         self.orderings = Orderings()
         self.crm = CrmApi(self.settings, self.org, self.orderings,
                           PageTokens(self.clock, self.settings.page_token_lifetime))
@@ -47,7 +50,6 @@ class Sandbox:
         self.credits = CreditBudget(self.clock, daily_credits, self.settings.credit_window)
         self.concurrency = ConcurrencyCap(concurrency)
         self.sub_concurrency = ConcurrencyCap(self.settings.sub_concurrency)
-        self.traffic = Traffic(log_file)
         self.control = Control(self)
         self._server = None
         self._thread = None
@@ -117,6 +119,22 @@ class Sandbox:
     def authorize(self, auth_url: str, approve: bool = True) -> str:
         """What a browser does: load the consent page, press Accept or Reject, return the redirect URL."""
         return browser.authorize(auth_url, approve)
+
+    def enter_user_code(self, verification_url: str, user_code: str | None = None, approve: bool = True) -> str:
+        """What a person does with a device flow's code: open verification_url, type the user code
+        (or open verification_uri_complete, user_code=None), press Accept or Reject -> "approved" or "denied"."""
+        return browser.enter_user_code(verification_url, user_code, approve)
+
+    def approve_device(self, user_code: str) -> dict:
+        """Approve a pending device-flow user code without the HTML pages; SandboxError if not pending."""
+        return self.device.decide(user_code, approve=True)
+
+    def deny_device(self, user_code: str) -> dict:
+        return self.device.decide(user_code, approve=False)
+
+    def device_flows(self) -> list:
+        """Every device flow started: user code, status, DCs, scopes, polls; never the device code."""
+        return self.device.flows()
 
     # -- test controls -------------------------------------------------------------------------
 

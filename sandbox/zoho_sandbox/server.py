@@ -23,7 +23,10 @@ from .web import ApiError, Request, Response, html_response, json_response, pars
 
 MAX_BODY = 1 << 20
 LOG_SIZE = 10_000
-SECRET_PARAMS = {"client_secret", "code", "refresh_token", "token", "access_token", "password"}
+SECRET_PARAMS = {"client_secret", "code", "device_code", "refresh_token", "token", "access_token", "password"}
+# Device-flow requests counted as they arrive (verification page loads, GET or POST, are "page").
+DEVICE_REQUESTS = {"/oauth/v3/device/code": "code", "/oauth/v3/device/token": "token", "/oauth/v3/device": "page"}
+DEVICE_EVENTS = ("code", "token", "page", "approved", "denied", "issued")
 REDACTED = "[REDACTED]"
 ERROR_PAGES = {429: "Too Many Requests", 500: "Internal Server Error", 502: "Bad Gateway", 503: "Service Unavailable"}
 
@@ -38,6 +41,8 @@ class Traffic:
         self.crm = Counter()
         self.revoke = 0
         self.auth = 0
+        self.device = Counter(dict.fromkeys(DEVICE_EVENTS, 0))
+        self.device_errors = Counter()
         self.log = deque(maxlen=LOG_SIZE)
         self.log_file = log_file
 
@@ -50,6 +55,17 @@ class Traffic:
                 self.revoke += 1
             elif request.path == "/oauth/v2/auth" and request.method == "GET":
                 self.auth += 1
+            elif request.path in DEVICE_REQUESTS:
+                self.device[DEVICE_REQUESTS[request.path]] += 1
+
+    def count_device(self, event: str) -> None:
+        """A device-flow event that is not a request: "approved", "denied", "issued"."""
+        with self.lock:
+            self.device[event] += 1
+
+    def count_device_error(self, error: str) -> None:
+        with self.lock:
+            self.device_errors[error] += 1
 
     def count_token_error(self, error: str) -> None:
         with self.lock:
@@ -62,7 +78,8 @@ class Traffic:
     def counters(self) -> dict:
         with self.lock:
             return {"token": dict(self.token), "token_errors": dict(self.token_errors),
-                    "revoke": self.revoke, "auth": self.auth, "crm": dict(self.crm)}
+                    "revoke": self.revoke, "auth": self.auth, "device": dict(self.device),
+                    "device_errors": dict(self.device_errors), "crm": dict(self.crm)}
 
     def record(self, entry: dict) -> None:
         with self.lock:
@@ -170,6 +187,17 @@ class App:
             error, response = accounts.token(request)
             if error:
                 self.sandbox.traffic.count_token_error(error)
+        elif group == "device":
+            device = self.sandbox.device
+            error, response = (device.initiate if request.path.endswith("/code") else device.poll)(request)
+            if error:
+                self.sandbox.traffic.count_device_error(error)
+            elif request.path.endswith("/token"):
+                self.sandbox.traffic.count_device("issued")
+        elif request.path == "/oauth/v3/device" and request.method in ("GET", "POST"):
+            response = self.sandbox.device.page(request)
+        elif request.path == "/oauth/v3/device/consent" and request.method == "POST":
+            response = self.sandbox.device.consent(request)
         elif group == "revoke":
             response = accounts.revoke(request)
         elif request.path == "/oauth/v2/auth" and request.method == "GET":

@@ -65,8 +65,10 @@ def test_counters_tokens_and_revoke_all_endpoints(zoho, api):
     api.get("/Deals", fields="Deal_Name")
     api.get(f"/Deals/{zoho.org.deals.id(3)}")
     counters = control(zoho, "GET", "/counters").json()
+    device = {"code": 0, "token": 0, "page": 0, "approved": 0, "denied": 0, "issued": 0}
     assert counters == {"token": {"authorization_code": 1, "refresh_token": 0}, "token_errors": {}, "revoke": 0,
-                        "auth": 0, "crm": {"GET /crm/v8/Deals": 1, "GET /crm/v8/Deals/{id}": 1}}
+                        "auth": 0, "device": device, "device_errors": {},
+                        "crm": {"GET /crm/v8/Deals": 1, "GET /crm/v8/Deals/{id}": 1}}
     client_id = zoho.client["client_id"]
     assert control(zoho, "GET", "/tokens").json() == {client_id: {"refresh_tokens": 1, "access_tokens": 1}}
     control(zoho, "POST", "/revoke-all")
