@@ -10,6 +10,10 @@ URL layout (one port; each data center has its own accounts server and API domai
     {base}/{dc}/accounts/oauth/v2/token/revoke    revoke (POST)
     {base}/{dc}/accounts/oauth/serverinfo         {"result": "success", "locations": {dc: accounts URL},
                                                    "stage": "production"}
+    {base}/{dc}/accounts/oauth/v3/device/code     device flow: start (POST; query string or form body)
+    {base}/{dc}/accounts/oauth/v3/device/token    device flow: poll (POST; query, form or HTTP Basic)
+    {base}/{dc}/accounts/oauth/v3/device          verification page (GET or POST; user_code=... skips
+                                                  the code entry); its form posts to .../device/consent
     {base}/{dc}/api/crm/v8/...                    CRM API: Deals, Contacts, Accounts, Notes, search, coql,
                                                   settings/fields, settings/related_lists, users, org
     {base}/_sandbox/...                           control endpoints (below); never on Zoho's paths
@@ -22,6 +26,9 @@ In process
         zoho.base_url, zoho.accounts_url(dc=None), zoho.api_domain(dc=None), zoho.client
         zoho.self_client_code(scopes, lifetime=None, dc=None)   # scopes: list or comma string
         zoho.authorize(auth_url, approve=True)    # -> the redirect Location a browser would get
+        zoho.enter_user_code(verification_url, user_code=None, approve=True)  # -> "approved"/"denied"
+        zoho.approve_device(user_code); zoho.deny_device(user_code)  # no HTML; -> the flow (below)
+        zoho.device_flows()                       # every device flow, never its device code
         zoho.clock.advance(seconds)               # every expiry and window uses this clock
         zoho.inject_fault(target, kind, count=None, rate=None, delay=None); zoho.clear_faults()
         zoho.counters(); zoho.live_tokens(); zoho.request_log(); zoho.revoke_all()
@@ -31,12 +38,16 @@ In process
     `options` are the other fields of config.Settings, e.g. live_access_tokens=10 (the CONFLICT of
     reference §4), throttle_wording="accounts", coql_no_rows="empty", coql_requires_fields_scope=False,
     coql_max_select_fields=50, coql_max_offset=10_000, page_token_limit, search_limit, sub_concurrency,
-    redirect_uri. Errors: SandboxError (refused control action), GrantLimitReached (a SandboxError).
+    redirect_uri, device_code_lifetime=300, device_poll_interval=30, device_interval=5,
+    device_units="seconds"|"milliseconds", device_error_status=200|400,
+    device_verification_uri_complete=True, malformed_if_modified_since="400"|"ignore".
+    Errors: SandboxError (refused control action), GrantLimitReached (a SandboxError).
 
 Command line
     python -m zoho_sandbox --port N [--data-centers us,eu] [--user-dc eu] [--deals 60]
         [--code-lifetime 180] [--daily-credits 50000] [--concurrency 10] [--non-admin]
         [--accept-bearer] [--seed 2026] [--redirect-uri URL] [--ready-file PATH] [--log-file PATH]
+        [--set NAME=VALUE ...]   # any other option above, e.g. --set device_units=milliseconds
     First stdout line: "Zoho sandbox listening on http://127.0.0.1:PORT" (the ready file, written
     atomically, has the base URL). SIGTERM/SIGINT stop it with exit 0; bad options exit 2.
 
@@ -50,19 +61,30 @@ not written to the request log)
     GET    /_sandbox/faults -> [...] ; DELETE /_sandbox/faults
     GET    /_sandbox/counters ; GET /_sandbox/tokens ; GET /_sandbox/requests -> [...]
     POST   /_sandbox/revoke-all ; POST /_sandbox/rotate-client-secret -> {"client_secret"}
+    GET    /_sandbox/device               [flow, ...] in start order
+    POST   /_sandbox/device/approve       user_code -> flow ; POST /_sandbox/device/deny  user_code -> flow
+           flow = {user_code, status: pending|approved|denied|issued, client_id, dc (where it started),
+                   user_dc (the approver's DC, null until approved), scopes: [...], offline, expires_at
+                   (stand-in clock), polls, last_poll}; refused (unknown, expired, not pending) -> 400
     Refusals are HTTP 400 {"error", "message"} ("access_denied" when the grant-code limit is hit).
 
 Counters: {"token": {"authorization_code": n, "refresh_token": n, <other grant_type>: n},
     "token_errors": {"invalid_code": n, "Access Denied": n, ...}, "revoke": n, "auth": n,
-    "crm": {"GET /crm/v8/Deals/{id}": n, ...}}. Token, revoke and auth (consent page loads) count
-    requests as they arrive, faulted ones included; crm counts every request matching a route.
+    "device": {"code": n, "token": n, "page": n, "approved": n, "denied": n, "issued": n},
+    "device_errors": {"authorization_pending": n, "slow_down": n, "other_dc": n, ...},
+    "crm": {"GET /crm/v8/Deals/{id}": n, ...}}. Token, revoke, auth (consent page loads) and device
+    code, token (polls) and page (verification page loads) count requests as they arrive, faulted
+    ones included; approved/denied count decisions (page or control), issued the polls that got
+    tokens; device_errors counts every error either device endpoint answered; crm counts every
+    request matching a route.
 live_tokens(): {client_id: {"refresh_tokens": n, "access_tokens": n}} (unexpired, unrevoked).
 Request log entries: time (stand-in clock), method, path, dc, status (None after a reset), params
     (query, form and JSON string fields), authorization ("Zoho-oauthtoken [REDACTED]"), fault.
-    client_secret, code, refresh_token, token, access_token, and any value equal to a secret the
-    stand-in issued, are "[REDACTED]".
+    client_secret, code, device_code, refresh_token, token, access_token, and any value equal to a
+    secret the stand-in issued (device codes included), are "[REDACTED]"; user codes are shown.
 
-Faults: target "token", "revoke", "auth" (consent pages), "crm", or a template such as
+Faults: target "token", "revoke", "auth" (consent and verification pages), "device" (device/code
+    and device/token), "crm", or a template such as
     "GET /crm/v8/Deals/{id}" or "POST /oauth/v2/token". Kinds: status_500 (CRM: the JSON
     INTERNAL_ERROR envelope; accounts: an HTML page), status_429 (CRM: the JSON TOO_MANY_REQUESTS
     envelope, as at the concurrency cap; accounts: an HTML page, as a front-end proxy would; Zoho's
@@ -110,6 +132,44 @@ Decisions (reference UNCONFIRMED or CONFLICT)
         user's DC (--user-dc) whichever accounts server the flow started on, and it ends with the "&"
         seen in real redirects. Consent forms are
         single-use and valid 10 minutes. Client id and secret are the same in every DC.
+    Device flow (reference §2.5): one client serves every flow (whether Zoho lets a Self Client's
+        id use it is UNCONFIRMED). Initiation: client_id, grant_type=device_request, scope (comma-
+        separated; a client secret is not needed), access_type, prompt, from the query string or a
+        form body (Zoho's examples use the query string; both accepted). It takes one slot of the
+        per-client grant-code window (consent, Self Client and device codes together): past it
+        {"error": "access_denied"}. Answer: {"user_code": "BCDF-GHJK" (8 of RFC 8628's consonants;
+        typed in any case, dash and spaces ignored), "device_code": "1000.<32 hex>.<32 hex>",
+        "verification_url": "{accounts}/oauth/v3/device", "expires_in": 300, "interval": 5,
+        "verification_uri_complete": "{verification_url}?user_code=..."}. Units UNCONFIRMED:
+        seconds by default, option device_units="milliseconds" (300000, 5000), as an older Zoho page
+        says; the lifetime is 5 minutes on the stand-in clock either way. interval is 5 as clients in
+        the wild were told; the enforced gap is device_poll_interval=30 s whatever interval says.
+        verification_uri_complete is UNCONFIRMED: option device_verification_uri_complete=False.
+        Errors: unknown or missing client -> invalid_client; grant_type missing or not
+        device_request -> unsupported_grant_type; scope missing or not Service.scope[.OP] ->
+        invalid_scope; GET -> invalid_request.
+      Polling: client_id + client_secret (or HTTP Basic), grant_type=device_token, code=<device
+        code>. Checks in order: GET -> invalid_request; unknown client -> invalid_client; wrong or
+        missing secret -> invalid_client_secret; grant_type -> unsupported_grant_type; unknown,
+        another client's or already used device code -> invalid_code; an accounts server other than
+        the one the flow started on (or, once approved, the user's) -> invalid_client; 5 minutes
+        past the start -> expired (approved but not fetched in time too); then the poll counts: less
+        than 30 s (stand-in clock) after the previous poll of that device code, at any DC ->
+        slow_down, and that poll restarts the 30 s; pending -> authorization_pending; denied ->
+        access_denied (every time); approved by a user whose DC (user_dc) is not this one ->
+        {"error": "other_dc", "user_location": "<dc>"} (the documented key; no "dc"); else the
+        code-exchange body (access_token, refresh_token with access_type=offline, scope, api_domain
+        of the user's DC, token_type, expires_in 3600 s), once: the device code is then spent.
+        Refused requests before the poll counts (wrong secret...) do not restart the 30 s.
+        Error status UNCONFIRMED: HTTP 200 like the token endpoint (option device_error_status=400,
+        as RFC 8628). A refresh token comes as for consent: with access_type=offline on the user's
+        first consent for the client, or with prompt=consent; it is one of the 20 per (DC, user,
+        client) and the 21st evicts the oldest; the access token is a mint of that refresh token.
+      Verification page: without user_code a form to type it; with one (GET query or POST form) the
+        consent page (client name, user code, scopes, Accept/Reject) whose POST answers 200 "Access
+        Granted" or "Access Denied". Unknown code: 400 page "Invalid Code"; expired: "Code
+        Expired"; already decided: "Code Already Used". The code is found from any DC's page; the
+        approver is the user of user_dc (the first DC by default).
     Revoke: refresh or access tokens; unknown, already revoked or other-DC token (or GET): HTTP 400
         {"status":"failure","error":"invalid_token"}.
     CRM order of checks: route (404 INVALID_URL_PATTERN; only /crm/v8) -> method (400

@@ -11,9 +11,9 @@ from .sandbox import Sandbox
 
 
 # Settings with a flag of their own (the others are reached with --set NAME=VALUE).
-FLAGS = {"data_centers": "--data-centers", "user_dc": "--user-dc", "deals": "--deals", "code_lifetime": "--code-lifetime",
-         "daily_credits": "--daily-credits", "concurrency": "--concurrency", "admin": "--non-admin",
-         "accept_bearer": "--accept-bearer", "seed": "--seed", "redirect_uri": "--redirect-uri"}
+FLAGS = {"data_centers": "--data-centers", "user_dc": "--user-dc", "deals": "--deals",
+         "code_lifetime": "--code-lifetime", "daily_credits": "--daily-credits", "concurrency": "--concurrency",
+         "admin": "--non-admin", "accept_bearer": "--accept-bearer", "seed": "--seed", "redirect_uri": "--redirect-uri"}
 
 
 def parse_args(argv):

@@ -145,3 +145,35 @@ def test_cli_rejects_bad_options():
     assert process.wait(timeout=10) == 2 and "unknown data center" in process.stderr.read()
     process.stdout.close()
     process.stderr.close()
+
+
+def test_cli_sets_any_other_option(tmp_path):
+    ready = tmp_path / "ready"
+    process = run_cli("--set", "device_units=milliseconds", "--set", "device_verification_uri_complete=false",
+                      "--ready-file", str(ready))
+    try:
+        base = process.stdout.readline().strip().rsplit(" ", 1)[1]
+        client = requests.get(base + "/_sandbox/client", timeout=10).json()
+        body = requests.post(client["accounts_url"] + "/oauth/v3/device/code", timeout=10, params={
+            "client_id": client["client_id"], "grant_type": "device_request", "scope": "ZohoCRM.org.READ"}).json()
+        assert (body["expires_in"], body["interval"]) == (300_000, 5000) and "verification_uri_complete" not in body
+    finally:
+        process.send_signal(signal.SIGTERM)
+        assert process.wait(timeout=10) == 0
+        process.stdout.close()
+        process.stderr.close()
+
+
+@pytest.mark.parametrize("option, message", [
+    ("nope=1", "expected NAME=VALUE with NAME one of"),
+    ("device_units", "expected NAME=VALUE"),
+    ("deals=5", "use --deals for deals"),
+    ("device_poll_interval=soon", "device_poll_interval is a number"),
+    ("device_verification_uri_complete=maybe", "is true or false"),
+    ("device_units=minutes", "device_units must be 'seconds' or 'milliseconds'"),
+])
+def test_cli_rejects_bad_set_options(option, message):
+    process = run_cli("--set", option)
+    assert process.wait(timeout=10) == 2 and message in process.stderr.read()
+    process.stdout.close()
+    process.stderr.close()

@@ -97,7 +97,8 @@ def test_every_time_leads_up_to_the_orgs_now():
     for module in org.modules.values():
         for index in range(module.count):
             record, moved = module.record(index), later.modules[module.name].record(index)
-            created, modified = (datetime.fromisoformat(record[k]).timestamp() for k in ("Created_Time", "Modified_Time"))
+            created, modified = (datetime.fromisoformat(record[key]).timestamp()
+                                 for key in ("Created_Time", "Modified_Time"))
             assert created <= modified <= NOW - 60, (module.name, index)
             assert datetime.fromisoformat(moved["Modified_Time"]).timestamp() - modified == 30 * DAY
     assert org.deals.record(0)["Closing_Date"] == later.deals.record(0)["Closing_Date"] == "2026-03-15"  # verbatim
