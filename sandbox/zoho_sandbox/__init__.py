@@ -29,6 +29,7 @@ In process
         zoho.enter_user_code(verification_url, user_code=None, approve=True)  # -> "approved"/"denied"
         zoho.approve_device(user_code); zoho.deny_device(user_code)  # no HTML; -> the flow (below)
         zoho.device_flows()                       # every device flow, never its device code
+        zoho.touch_record(module, record_id)      # someone edits it now: Modified_Time moves
         zoho.clock.advance(seconds)               # every expiry and window uses this clock
         zoho.inject_fault(target, kind, count=None, rate=None, delay=None); zoho.clear_faults()
         zoho.counters(); zoho.live_tokens(); zoho.request_log(); zoho.revoke_all()
@@ -61,6 +62,8 @@ not written to the request log)
     GET    /_sandbox/faults -> [...] ; DELETE /_sandbox/faults
     GET    /_sandbox/counters ; GET /_sandbox/tokens ; GET /_sandbox/requests -> [...]
     POST   /_sandbox/revoke-all ; POST /_sandbox/rotate-client-secret -> {"client_secret"}
+    POST   /_sandbox/touch                module, id -> {"module", "id", "Modified_Time"} (now, stand-in
+                                          clock; unknown module or id -> 400)
     GET    /_sandbox/device               [flow, ...] in start order
     POST   /_sandbox/device/approve       user_code -> flow ; POST /_sandbox/device/deny  user_code -> flow
            flow = {user_code, status: pending|approved|denied|issued, client_id, dc (where it started),
@@ -112,6 +115,8 @@ The data (data.py): BrightPath Learning sells after-school programs to Californi
     them within the last week), closed deals within two days after closing, a quarter of contacts and
     accounts lately and the rest within 45 days of creation; notes are never edited; users 0 and 3
     changed this week. Only deal 0's verbatim fields (Closing_Date 2026-03-15) are absolute.
+    touch_record moves one record's Modified_Time (and Last_Activity_Time, Change_Log_Time__s) to
+    the stand-in clock's now; nothing else in the record changes.
 
 Decisions (reference UNCONFIRMED or CONFLICT)
     Token endpoint: parameters from the query string, urlencoded or multipart form, or HTTP Basic

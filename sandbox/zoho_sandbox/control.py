@@ -38,6 +38,7 @@ class Control:
             ("GET", "/requests"): sandbox.request_log,
             ("POST", "/revoke-all"): lambda: {"revoked": sandbox.revoke_all() is None},
             ("POST", "/rotate-client-secret"): lambda: {"client_secret": sandbox.rotate_client_secret()},
+            ("POST", "/touch"): lambda: sandbox.touch_record(_required(params, "module"), _required(params, "id")),
             ("GET", "/device"): sandbox.device_flows,
             ("POST", "/device/approve"): lambda: sandbox.approve_device(_required(params, "user_code")),
             ("POST", "/device/deny"): lambda: sandbox.deny_device(_required(params, "user_code")),

@@ -182,6 +182,7 @@ class Module:
         self.org = org
         self.count = count
         self.record = functools.lru_cache(maxsize=8192)(self._build)
+        self.edits = {}  # index -> when a test edited the record (Sandbox.touch_record)
 
     def id(self, index: int) -> str:
         return str(ID_BASE + self.id_top - index * ID_STEP)
@@ -210,6 +211,16 @@ class Module:
                 "Last_Activity_Time": modified}
 
     def modified_ts(self, index: int) -> int:
+        """When the record was last modified: by a test's edit, else as the data has it."""
+        return self.edits.get(index) or self.last_edit(index)
+
+    def touch(self, index: int, when: float) -> dict:
+        """Record an edit at `when` (Modified_Time moves; nothing else does) and return the record."""
+        self.edits[index] = int(when)
+        self.record.cache_clear()
+        return self.record(index)
+
+    def last_edit(self, index: int) -> int:
         """A quarter of the records were edited lately; the others within 45 days of their creation."""
         if self.dice(98, index) % 4 == 0:
             return self.recently_touched(index)
@@ -262,7 +273,7 @@ class Deals(Module):
             return min(created + (14 + self.dice(7, index) % 77) * DAY, self.org.now - DAY)
         return created + (30 + self.dice(7, index) % 121) * DAY
 
-    def modified_ts(self, index):
+    def last_edit(self, index):
         """Open deals are worked on lately; a closed deal was last edited when it closed."""
         if not self.stage(index).startswith("Closed"):
             return self.recently_touched(index)
@@ -501,8 +512,8 @@ class Notes(Module):
         return min(module.created_ts(parent) + round((count - number) * 1.5 * DAY),
                    self.org.now - 3600 * (number + 1))
 
-    def modified_ts(self, index):
-        return self.created_ts(index)
+    def last_edit(self, index):
+        return self.created_ts(index)  # notes are written once
 
     def _build(self, index):
         org = self.org
@@ -545,7 +556,7 @@ class Notes(Module):
             "Created_By": owner,
             "Modified_By": owner,
             "Created_Time": iso(created),
-            "Modified_Time": iso(created),
+            "Modified_Time": iso(self.modified_ts(index)),
             **NOTE_META,
         }
 

@@ -39,6 +39,11 @@ class Orderings:
         order, stamps = self._by_time(module, "Modified_Time")
         return order[bisect.bisect_right(stamps, since):]
 
+    def forget(self, module) -> None:
+        """Drop a module's Modified_Time order, after one of its records was edited."""
+        with self._lock:
+            self._cache.pop((id(module), "Modified_Time"), None)
+
     def _by_time(self, module, sort_by):
         key = (id(module), sort_by)
         with self._lock:

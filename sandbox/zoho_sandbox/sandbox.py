@@ -162,6 +162,19 @@ class Sandbox:
         """Regenerate the client secret (old one then fails with invalid_client_secret); grants survive."""
         return self.accounts.rotate_client_secret()
 
+    def touch_record(self, module: str, record_id) -> dict:
+        """Edit a record now (stand-in clock): its Modified_Time moves, as when someone changes it in
+        Zoho, so If-Modified-Since and sort_by=Modified_Time see it. -> {module, id, Modified_Time}."""
+        source = self.org.modules.get(self.crm.module_name(str(module)))
+        if source is None:
+            raise SandboxError(f"unknown module {module!r}; one of {', '.join(self.org.modules)}")
+        index = source.index(record_id)
+        if index is None:
+            raise SandboxError(f"no {source.name} record has the id {record_id!r}")
+        record = source.touch(index, self.clock.now())
+        self.orderings.forget(source)
+        return {"module": source.name, "id": record["id"], "Modified_Time": record["Modified_Time"]}
+
     def revoke_all(self) -> None:
         """Revoke every refresh and access token, like removing the app from the user's account."""
         self.accounts.revoke_all()

@@ -3,6 +3,7 @@
 from datetime import datetime, timedelta, timezone
 
 import pytest
+import requests
 
 JSON = "application/json;charset=UTF-8"
 FIELDS = "Deal_Name,Modified_Time"
@@ -179,3 +180,45 @@ def test_the_header_is_checked_after_authentication_and_scope(zoho, api_for):
     api = api_for(zoho, ["ZohoCRM.modules.contacts.READ"])
     response = api.get("/Deals", headers=header("garbage"), fields=FIELDS)
     assert response.status_code == 401 and response.json()["code"] == "OAUTH_SCOPE_MISMATCH"
+
+
+def test_a_touched_record_shows_up_as_changed(zoho, api):
+    quiet = next(i for i in range(59, 0, -1) if zoho.org.deals.record(i)["Stage"].startswith("Closed"))
+    deal_id = zoho.org.deals.id(quiet)
+    cutoff = since(seconds=1)
+    assert_not_modified(api.get("/Deals", headers=header(cutoff), fields=FIELDS))
+    zoho.clock.advance(600)  # ten minutes later, on the stand-in clock, someone edits the deal
+    touched = requests.post(zoho.base_url + "/_sandbox/touch", json={"module": "deals", "id": deal_id}, timeout=10)
+    assert touched.status_code == 200
+    body = touched.json()
+    assert (body["module"], body["id"]) == ("Deals", deal_id)
+    assert moment(body["Modified_Time"]) == int(zoho.clock.now())
+    changed = api.get("/Deals", headers=header(cutoff), fields=FIELDS).json()["data"]
+    assert [(r["id"], r["Modified_Time"]) for r in changed] == [(deal_id, body["Modified_Time"])]
+    newest = api.get("/Deals", fields=FIELDS, sort_by="Modified_Time", per_page=1).json()["data"]
+    assert newest[0]["id"] == deal_id
+    record = api.get(f"/Deals/{deal_id}", headers=header(cutoff)).json()["data"][0]
+    assert record["Modified_Time"] == record["Change_Log_Time__s"] == body["Modified_Time"]
+    assert record["Stage"] == zoho.org.deals.record(quiet)["Stage"]  # nothing else moved
+
+
+def test_touching_a_note_shows_in_its_related_list(zoho, api):
+    note = zoho.org.notes.indices_of(zoho.org.deals, 1)[0]
+    path = f"/Deals/{zoho.org.deals.id(1)}/Notes"
+    cutoff = since(seconds=1)
+    assert_not_modified(api.get(path, headers=header(cutoff), fields="Note_Title"))
+    zoho.clock.advance(60)
+    zoho.touch_record("Notes", zoho.org.notes.id(note))
+    rows = api.get(path, headers=header(cutoff), fields="Note_Title").json()["data"]
+    assert [r["id"] for r in rows] == [zoho.org.notes.id(note)]
+
+
+@pytest.mark.parametrize("body, message", [
+    ({"module": "Widgets", "id": "1"}, "unknown module 'Widgets'"),
+    ({"module": "Deals", "id": "5725767000000000001"}, "no Deals record has the id"),
+    ({"module": "Deals"}, "id is required"),
+    ({"id": "1"}, "module is required"),
+])
+def test_touch_refuses_what_does_not_exist(zoho, body, message):
+    response = requests.post(zoho.base_url + "/_sandbox/touch", json=body, timeout=10)
+    assert response.status_code == 400 and message in response.json()["message"]
