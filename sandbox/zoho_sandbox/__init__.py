@@ -51,6 +51,11 @@ Command line
         [--set NAME=VALUE ...]   # any other option above, e.g. --set device_units=milliseconds
     First stdout line: "Zoho sandbox listening on http://127.0.0.1:PORT" (the ready file, written
     atomically, has the base URL). SIGTERM/SIGINT stop it with exit 0; bad options exit 2.
+    The scripted browser, for a stand-in in another process:
+    python -m zoho_sandbox.browser AUTH_URL [--deny]        prints the redirect URL of the consent
+    python -m zoho_sandbox.browser --device VERIFICATION_URL [--user-code CODE] [--deny]
+        types the code (none: VERIFICATION_URL is verification_uri_complete), presses Accept or
+        Reject, prints "approved" or "denied"; a refused page exits 1 with "error: ..." on stderr.
 
 Control endpoints (JSON out, shaped like the Python methods; POST bodies as JSON or form fields;
 not written to the request log)
