@@ -6,10 +6,10 @@
 log() { printf '%s: %s\n' "$TESTBED_NAME" "$*" >&2; }
 die() { log "$*"; exit 1; }
 
-# Processes that belong to the test bed: rooted in DIR (a chroot's sshd and its sessions), naming DIR
-# on their command line (the Zoho stand-in, ssh masters, dockerd, containerd and its shims), and
-# everything they started (a container's processes, whose root is the image). This script and its
-# callers name DIR too: ancestors are skipped.
+# Processes that belong to the test bed: rooted in DIR (a chroot's sshd and its sessions), running on
+# a root filesystem mounted from DIR (a container's processes, even once their shim is gone), naming
+# DIR on their command line (the Zoho stand-in, ssh masters, dockerd, containerd and its shims), and
+# everything they started. This script and its callers name DIR too: ancestors are skipped.
 testbed_pids() {
   TESTBED_DIR=$1 python3 - <<'EOF'
 import os
@@ -19,7 +19,7 @@ while pid > 1:
     ancestors.add(pid)
     with open(f"/proc/{pid}/stat") as f:
         pid = int(f.read().rpartition(")")[2].split()[1])
-processes = {}
+processes, found = {}, set()
 for pid in map(int, filter(str.isdigit, os.listdir("/proc"))):
     try:
         root = os.readlink(f"/proc/{pid}/root")
@@ -27,11 +27,15 @@ for pid in map(int, filter(str.isdigit, os.listdir("/proc"))):
             cmdline = f.read().replace(b"\0", b" ").decode(errors="replace").strip()
         with open(f"/proc/{pid}/stat") as f:
             parent = int(f.read().rpartition(")")[2].split()[1])
+        # The topmost mount on the process's own "/" (an overlay names its layers' paths).
+        with open(f"/proc/{pid}/mountinfo") as f:
+            root_mount = ([line for line in f if line.split()[4] == "/"] or [""])[-1]
     except OSError:  # gone meanwhile
         continue
     processes[pid] = (parent, root, cmdline)
-found = {pid for pid, (_, root, cmdline) in processes.items()
-         if pid not in ancestors and (root.startswith(directory + "/") or directory in cmdline)}
+    if pid not in ancestors and (root.startswith(directory + "/") or directory + "/" in root_mount
+                                 or directory in cmdline):
+        found.add(pid)
 while True:
     children = {pid for pid, (parent, _, _) in processes.items() if parent in found} - found - ancestors
     if not children:

@@ -7,6 +7,7 @@ workspace, as OPENCLAW_WORKSPACE_DIR does), the image's user node, host networki
 import json
 import os
 import subprocess
+import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -65,6 +66,12 @@ def _checked(completed, what):
     return completed
 
 
+def _run_testbed_checked(command, directory, timeout):
+    completed = _checked(run_testbed(command, directory, timeout), f"docker-testbed.sh {command} {directory}")
+    sys.stderr.write(completed.stderr)  # its log lines (timings, cache use), in pytest's captured output
+    return completed
+
+
 class DockerEngine:
     """A started engine of the test bed: its directory, socket and CLI."""
 
@@ -78,23 +85,23 @@ class DockerEngine:
     def start(cls, directory):
         """Starts an engine in DIRECTORY (which must not exist); destroys what it made if it fails."""
         engine = cls(directory)
-        created = run_testbed("create", directory, timeout=120)
-        if created.returncode != 0:
+        try:
+            _run_testbed_checked("create", directory, timeout=120)
+        except (DockerTestbedError, subprocess.TimeoutExpired):
             run_testbed("destroy", directory)
-            _checked(created, f"docker-testbed.sh create {directory}")
+            raise
         return engine
 
     def load_image(self):
         """Loads the cached OpenClaw-like image, or builds and caches it; returns its tag."""
-        _checked(run_testbed("image", self.directory), f"docker-testbed.sh image {self.directory}")
+        _run_testbed_checked("image", self.directory, timeout=1800)
         return (self.directory / "image").read_text().strip()
 
     def destroy(self):
         """Stops the engine and its containers and removes the bed; raises DockerTestbedError naming what
         is left."""
-        _checked(run_testbed("destroy", self.directory, timeout=300), f"docker-testbed.sh destroy {self.directory}")
-        _checked(run_testbed("check-destroyed", self.directory, timeout=60),
-                 f"docker-testbed.sh check-destroyed {self.directory}")
+        _run_testbed_checked("destroy", self.directory, timeout=300)
+        _run_testbed_checked("check-destroyed", self.directory, timeout=60)
 
     def docker(self, *args, check=True, timeout=120, input=None):
         """One docker CLI command against this engine; returns the CompletedProcess (text)."""

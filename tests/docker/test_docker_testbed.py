@@ -37,7 +37,7 @@ def test_the_host_has_no_user_named_node():
 
 def test_python3_has_the_standard_library_but_not_requests(openclaw_container):
     container = openclaw_container()
-    stdlib = container.exec("python3", "-c", "import json, ssl, http.client, fcntl, hashlib; print(ssl.OPENSSL_VERSION)")
+    stdlib = container.exec("python3", "-c", "import json, ssl, http.client, fcntl; print(ssl.OPENSSL_VERSION)")
     assert stdlib.stdout.startswith("OpenSSL 3.")
     requests = container.exec("python3", "-c", "import requests", check=False)
     assert requests.returncode == 1
@@ -78,7 +78,8 @@ def test_the_state_directory_is_the_bind_mount(openclaw_container, tmp_path):
     assert STATE_DIR in mount_points and WORKSPACE_DIR in mount_points
     mounts = {mount["Destination"]: mount for mount in container.inspect()["Mounts"]}
     assert set(mounts) == {STATE_DIR, WORKSPACE_DIR}
-    assert (mounts[STATE_DIR]["Type"], mounts[STATE_DIR]["Source"], mounts[STATE_DIR]["RW"]) == ("bind", str(config_dir), True)
+    state_mount = mounts[STATE_DIR]
+    assert (state_mount["Type"], state_mount["Source"], state_mount["RW"]) == ("bind", str(config_dir), True)
     assert mounts[WORKSPACE_DIR]["Source"] == str(workspace_dir)
     # Docker made the mount point of the workspace on the host, inside the config directory, as root.
     mount_point = (config_dir / "workspace").stat()
@@ -247,7 +248,9 @@ def test_destroy_leaves_nothing_after_the_daemon_crashed(root_only, tmp_path_fac
                        check=True, capture_output=True, timeout=60)
         engine.docker("run", "--detach", "--name", "survivor", "--network", "none", "--pull", "never",
                       "--volume", "/usr:/usr:ro", "tiny:bed", "sleep", "infinity")
-        container_id = engine.docker("inspect", "--format", "{{.Id}}", "survivor").stdout.strip()
+        container_id, container_pid = engine.docker("inspect", "--format", "{{.Id}} {{.State.Pid}}",
+                                                    "survivor").stdout.split()
+        container_process = process_identity(container_pid)
 
         live = run_testbed("check-destroyed", directory)
         assert live.returncode == 1
@@ -266,12 +269,26 @@ def test_destroy_leaves_nothing_after_the_daemon_crashed(root_only, tmp_path_fac
         deadline = time.monotonic() + 30
         while os.path.exists(f"/proc/{dockerd}") and time.monotonic() < deadline:
             time.sleep(0.1)
+        # The shim goes too (as when it was killed): the container's process is nobody's child then.
+        shim = next(line.split()[1] for line in leftovers if "containerd-shim" in line)
+        os.kill(int(shim), 9)
         shim_socket = shim_socket_path(directory, container_id)
         assert os.path.exists(shim_socket)
+        assert process_identity(container_pid) == container_process
     finally:
         engine.destroy()  # raises, naming them, if processes, mounts or files are left
+    assert process_identity(container_pid) != container_process
     assert not os.path.exists(shim_socket)
     assert not directory.exists()
+
+
+def process_identity(pid):
+    """A process's pid and start time (a pid alone may be reused), or None once it is gone."""
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return pid, f.read().rpartition(")")[2].split()[19]
+    except FileNotFoundError:
+        return None
 
 
 def shim_socket_path(directory, container_id):
