@@ -8,6 +8,7 @@ import io
 import json
 import os
 import pwd
+import stat
 import subprocess
 import tarfile
 import time
@@ -138,8 +139,16 @@ def test_docker_exec_as_uid_1000_and_as_root(openclaw_container):
 
 
 def snapshot(directory):
-    return {str(path.relative_to(directory)): (path.stat().st_mode, path.read_bytes() if path.is_file() else None)
-            for path in sorted(directory.rglob("*"))}
+    """Every path under DIRECTORY with its mode, owner and content (a symlink's: its target)."""
+    entries = {}
+    for path in sorted(directory.rglob("*")):
+        status = path.lstat()
+        if stat.S_ISLNK(status.st_mode):
+            content = os.readlink(path)
+        else:
+            content = path.read_bytes() if stat.S_ISREG(status.st_mode) else None
+        entries[str(path.relative_to(directory))] = (status.st_mode, status.st_uid, status.st_gid, content)
+    return entries
 
 
 def test_the_real_openclaw_cli_runs_inside_on_a_copy(openclaw_container):
@@ -283,12 +292,14 @@ def test_destroy_leaves_nothing_after_the_daemon_crashed(root_only, tmp_path_fac
 
 
 def process_identity(pid):
-    """A process's pid and start time (a pid alone may be reused), or None once it is gone."""
+    """A process's pid and start time (a pid alone may be reused), or None once it is gone (a zombie
+    is: it waits only for init to reap it)."""
     try:
         with open(f"/proc/{pid}/stat") as f:
-            return pid, f.read().rpartition(")")[2].split()[19]
+            fields = f.read().rpartition(")")[2].split()
     except FileNotFoundError:
         return None
+    return None if fields[0] == "Z" else (pid, fields[19])
 
 
 def shim_socket_path(directory, container_id):
