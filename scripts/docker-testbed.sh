@@ -202,18 +202,4 @@ destroy() {
   testbed_unmount_and_remove "$dir"
 }
 
-main() {
-  [[ $# -eq 2 ]] || die "usage: $0 create|image|destroy|check-destroyed DIR"
-  [[ $(id -u) -eq 0 ]] || die "needs root (dockerd, mounts). Fix: run it as root"
-  local dir
-  dir=$(realpath --canonicalize-missing "$2")
-  case $1 in
-    create) create "$dir" ;;
-    image) image "$dir" ;;
-    destroy) destroy "$dir" ;;
-    check-destroyed) testbed_check_destroyed "$dir" ;;
-    *) die "unknown command $1; usage: $0 create|image|destroy|check-destroyed DIR" ;;
-  esac
-}
-
-main "$@"
+testbed_main "dockerd, mounts" "create|image|destroy|check-destroyed" "$@"

@@ -126,17 +126,4 @@ destroy() {
   testbed_unmount_and_remove "$dir"
 }
 
-main() {
-  [[ $# -eq 2 ]] || die "usage: $0 create|destroy|check-destroyed DIR"
-  [[ $(id -u) -eq 0 ]] || die "needs root (debootstrap, chroot, mount)"
-  local dir
-  dir=$(realpath --canonicalize-missing "$2")
-  case $1 in
-    create) create "$dir" ;;
-    destroy) destroy "$dir" ;;
-    check-destroyed) testbed_check_destroyed "$dir" ;;
-    *) die "unknown command $1; usage: $0 create|destroy|check-destroyed DIR" ;;
-  esac
-}
-
-main "$@"
+testbed_main "debootstrap, chroot, mount" "create|destroy|check-destroyed" "$@"

@@ -89,3 +89,16 @@ testbed_check_destroyed() {
   [[ -z $leftovers ]] || die "left behind by the test bed:"$'\n'"$leftovers"
   log "nothing of $dir is left: no process, mount or file"
 }
+
+# A test bed script's command line: COMMAND DIR, as root (WHY names what needs it). COMMAND is one
+# of COMMANDS (|-separated) and runs the script's function of that name; check-destroyed is this
+# file's.
+testbed_main() {
+  local why=$1 commands=$2 dir
+  shift 2
+  [[ $# -eq 2 ]] || die "usage: $0 $commands DIR"
+  [[ $(id -u) -eq 0 ]] || die "needs root ($why). Fix: run it as root"
+  [[ "|$commands|" == *"|$1|"* ]] || die "unknown command $1; usage: $0 $commands DIR"
+  dir=$(realpath --canonicalize-missing "$2")
+  if [[ $1 == check-destroyed ]]; then testbed_check_destroyed "$dir"; else "$1" "$dir"; fi
+}

@@ -223,6 +223,14 @@ def test_image_needs_a_started_engine(root_only, tmp_path):
                                       f"Fix: {TESTBED_SCRIPT} create {tmp_path}")
 
 
+def test_an_unknown_command_is_refused(root_only, tmp_path):
+    refused = run_testbed("start", tmp_path / "bed")
+    assert refused.returncode == 1
+    assert refused.stderr == (f"docker-testbed: unknown command start; "
+                              f"usage: {TESTBED_SCRIPT} create|image|destroy|check-destroyed DIR\n")
+    assert not (tmp_path / "bed").exists()
+
+
 def test_it_needs_root(root_only, tmp_path):
     refused = subprocess.run(["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups",
                               str(TESTBED_SCRIPT), "create", str(tmp_path / "bed")],
