@@ -23,8 +23,9 @@ TESTBED_NAME=docker-testbed
 . "$REPO/scripts/testbed-lib.sh"
 
 # docker.io's own binaries: another docker CLI earlier on PATH may speak another API version.
+# TESTBED_DOCKERD runs another daemon (the tests try one that fails).
 DOCKER=/usr/bin/docker
-DOCKERD=/usr/sbin/dockerd
+DOCKERD=${TESTBED_DOCKERD:-/usr/sbin/dockerd}
 CACHE_DIR=${TESTBED_CACHE_DIR:-/var/cache/zoho-crm-testbed}
 IMAGE_CONTEXT=$REPO/scripts/openclaw-image
 SUITE=bookworm
@@ -33,8 +34,10 @@ SUITE=bookworm
 APT_PACKAGES=ca-certificates,procps,hostname,curl,git,lsof,openssl,python3,tini
 IMAGE_REPOSITORY=zoho-crm-openclaw
 MARKER=.docker-testbed
-# The image takes about 1.1 GB; the rest is for the containers' writable layers.
+# The image takes about 1.1 GB (and its build context as much again while it builds); the rest is for
+# the containers' writable layers. tmpfs takes memory only as it fills.
 DATA_ROOT_SIZE=4g
+BUILD_STAGING_SIZE=3g
 
 docker_cli() { DOCKER_HOST=unix://$1/docker.sock "$DOCKER" "${@:2}"; }
 
@@ -63,7 +66,8 @@ create() {
     --data-root "$dir/data" --exec-root "$dir/exec" --pidfile "$dir/dockerd.pid" \
     -H "unix://$dir/docker.sock" </dev/null >"$dir/dockerd.log" 2>&1 &
   pid=$!
-  for attempt in $(seq 150); do
+  SECONDS=0
+  for ((attempt = 1; SECONDS < 30; attempt++)); do
     if engine_answers "$dir"; then
       log "the engine answers on $dir/docker.sock (dockerd pid $pid, attempt $attempt)"
       return
@@ -103,8 +107,13 @@ build_image() {
   local dir=$1 image=$2 build=$1/image-build base
   base=$IMAGE_REPOSITORY-base:${image##*:}
   command -v npm >/dev/null || die "npm is missing (it fetches Node 24 and OpenClaw). Fix: scripts/install-system-packages.sh"
+  if mountpoint -q "$build"; then umount "$build"; fi
   rm -rf --one-file-system "$build"
-  mkdir -p "$build/npm"
+  # What is staged (npm's tree, the rootfs: 60,000 files) is in memory too: deleting it from the disk
+  # took a minute.
+  mkdir "$build"
+  mount -t tmpfs -o mode=0700,size=$BUILD_STAGING_SIZE zoho-crm-docker-testbed-build "$build"
+  mkdir "$build/npm"
   cp "$IMAGE_CONTEXT/package.json" "$IMAGE_CONTEXT/package-lock.json" "$build/npm/"
   log "fetching Node 24 and OpenClaw with npm ci (log: $build/npm.log)"
   SECONDS=0
@@ -133,7 +142,8 @@ build_image() {
   fi
   log "docker build took $SECONDS s"
   docker_cli "$dir" rmi "$base" >/dev/null
-  rm -rf --one-file-system "$build"
+  umount "$build"
+  rmdir "$build"
 }
 
 image() {

@@ -50,10 +50,11 @@ def agent_owned_dir(path, mode=0o700):
     return path
 
 
-def run_testbed(command, directory, timeout=1800):
-    """scripts/docker-testbed.sh COMMAND DIRECTORY; returns the CompletedProcess (text)."""
+def run_testbed(command, directory, timeout=1800, env=None):
+    """scripts/docker-testbed.sh COMMAND DIRECTORY (ENV: variables to add); returns the CompletedProcess
+    (text)."""
     return subprocess.run([str(TESTBED_SCRIPT), command, str(directory)], capture_output=True, text=True,
-                          timeout=timeout, stdin=subprocess.DEVNULL)
+                          timeout=timeout, stdin=subprocess.DEVNULL, env={**os.environ, **(env or {})})
 
 
 class DockerTestbedError(RuntimeError):

@@ -216,6 +216,55 @@ def test_destroy_refuses_a_directory_it_did_not_make(root_only, tmp_path):
     assert (tmp_path / "keep.txt").read_text() == "mine\n"
 
 
+def test_create_needs_docker_io(root_only, tmp_path):
+    refused = run_testbed("create", tmp_path / "bed", env={"TESTBED_DOCKERD": str(tmp_path / "no-dockerd")})
+    assert refused.returncode == 1
+    assert refused.stderr == "docker-testbed: docker.io is not installed. Fix: scripts/install-system-packages.sh\n"
+    assert not (tmp_path / "bed").exists()
+
+
+def fake_dockerd(path, body):
+    path.write_text("#!/bin/sh\n" + body + "\n")
+    path.chmod(0o755)
+    return {"TESTBED_DOCKERD": str(path)}
+
+
+def test_a_daemon_that_exits_is_reported_and_the_harness_cleans_up(root_only, tmp_path, monkeypatch):
+    directory = tmp_path / "bed"
+    fake = fake_dockerd(tmp_path / "dockerd", 'echo "failed to start daemon: pid file found" >&2; exit 1')
+    monkeypatch.setenv("TESTBED_DOCKERD", fake["TESTBED_DOCKERD"])
+    with pytest.raises(DockerTestbedError, match="dockerd exited: failed to start daemon: pid file found"):
+        DockerEngine.start(directory)
+    assert not directory.exists()  # start destroyed what create made: the tmpfs, the directory
+
+
+def test_a_daemon_that_never_answers_is_stopped(root_only, tmp_path):
+    directory = tmp_path / "bed"
+    # Its command line names the bed, as dockerd's does: destroy finds it by that.
+    fake = fake_dockerd(tmp_path / "dockerd", "while :; do sleep 1; done")
+    refused = run_testbed("create", directory, timeout=120, env=fake)
+    assert refused.returncode == 1
+    assert refused.stderr.endswith(f"docker-testbed: dockerd did not answer on {directory}/docker.sock within 30 s: \n")
+    assert run_testbed("destroy", directory).returncode == 0
+    assert run_testbed("check-destroyed", directory).returncode == 0
+
+
+def test_a_bad_cached_image_is_replaced_and_npm_failing_says_so(docker_engine, openclaw_image, tmp_path):
+    cache = tmp_path / "cache"
+    cache.mkdir()
+    bad = cache / (openclaw_image.replace(":", "-") + ".docker.tar")
+    bad.write_bytes(b"not a docker save archive")
+    unreachable_npm = {"TESTBED_CACHE_DIR": str(cache), "npm_config_cache": str(tmp_path / "npm-cache"),
+                       "npm_config_registry": "http://127.0.0.1:9/", "npm_config_fetch_retries": "0"}
+    refused = run_testbed("image", docker_engine.directory, timeout=300, env=unreachable_npm)
+    assert refused.returncode == 1
+    lines = refused.stderr.splitlines()
+    assert "docker-testbed: the cached image is unusable; removing it and building a new one" in lines
+    assert lines[-1] == "docker-testbed: npm ci failed. Fix: check that the npm registry answers (npm ping)"
+    assert not bad.exists()
+    assert (docker_engine.directory / "image").read_text().strip() == openclaw_image  # the bed is as it was
+
+
 def test_image_needs_a_started_engine(root_only, tmp_path):
     refused = run_testbed("image", tmp_path)
     assert refused.returncode == 1
