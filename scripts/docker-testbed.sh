@@ -43,7 +43,14 @@ docker_cli() { DOCKER_HOST=unix://$1/docker.sock "$DOCKER" "${@:2}"; }
 
 engine_answers() { docker_cli "$1" version --format '{{.Server.Version}}' >/dev/null 2>&1; }
 
-engine_pid() { cat "$1/dockerd.pid" 2>/dev/null || true; }
+# The pid in the bed's pid file, if that process is still its dockerd (a pid may be reused).
+engine_pid() {
+  local pid
+  pid=$(cat "$1/dockerd.pid" 2>/dev/null) || return 0
+  if tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null | grep -qF -- "--pidfile $1/dockerd.pid "; then
+    printf '%s\n' "$pid"
+  fi
+}
 
 create() {
   local dir=$1 attempt pid
@@ -109,8 +116,8 @@ build_image() {
   command -v npm >/dev/null || die "npm is missing (it fetches Node 24 and OpenClaw). Fix: scripts/install-system-packages.sh"
   if mountpoint -q "$build"; then umount "$build"; fi
   rm -rf --one-file-system "$build"
-  # What is staged (npm's tree, the rootfs: 60,000 files) is in memory too: deleting it from the disk
-  # took a minute.
+  # What is staged (npm's tree and the rootfs, some 55,000 files) is in memory too: deleting it from
+  # the disk took a minute.
   mkdir "$build"
   mount -t tmpfs -o mode=0700,size=$BUILD_STAGING_SIZE zoho-crm-docker-testbed-build "$build"
   mkdir "$build/npm"
