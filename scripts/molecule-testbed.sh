@@ -25,8 +25,9 @@ ADMIN=admin
 ADMIN_UID=1001
 MARKER=.molecule-testbed
 
-log() { printf 'molecule-testbed: %s\n' "$*" >&2; }
-die() { log "$*"; exit 1; }
+TESTBED_NAME=molecule-testbed
+# shellcheck source=scripts/testbed-lib.sh
+. "$REPO/scripts/testbed-lib.sh"
 
 # What a provider's image adds: name resolution, no daemons started by package scripts inside a
 # chroot, an admin user that logs in with a key and has passwordless sudo.
@@ -108,91 +109,21 @@ create() {
   start_sandbox "$dir"
 }
 
-# Processes that belong to the test bed: rooted in its rootfs (sshd and its sessions, anything
-# they started) or naming DIR on their command line (the stand-in, Ansible's ssh masters, whose
-# control sockets live in DIR). This script and its callers name DIR too: ancestors are skipped.
-testbed_pids() {
-  TESTBED_DIR=$1 python3 - <<'EOF'
-import os
-directory = os.environ["TESTBED_DIR"].rstrip("/")
-ancestors, pid = set(), os.getpid()
-while pid > 1:
-    ancestors.add(pid)
-    with open(f"/proc/{pid}/stat") as f:
-        pid = int(f.read().rpartition(")")[2].split()[1])
-for pid in filter(str.isdigit, os.listdir("/proc")):
-    if int(pid) in ancestors:
-        continue
-    try:
-        root = os.readlink(f"/proc/{pid}/root")
-        with open(f"/proc/{pid}/cmdline", "rb") as f:
-            cmdline = f.read().replace(b"\0", b" ").decode(errors="replace").strip()
-    except OSError:  # gone meanwhile
-        continue
-    if root.startswith(directory + "/") or directory in cmdline:
-        print(pid, cmdline or "[" + root + "]")
-EOF
-}
-
-# Mount points at or under DIR, deepest first.
-testbed_mounts() {
-  local dir=${1%/}
-  awk -v dir="$dir" '$5 == dir || index($5, dir "/") == 1 { print $5 }' /proc/self/mountinfo | sort -r
-}
-
 stop_processes() {
-  local dir=$1 socket signal pids
+  local dir=$1 socket
   # Ansible's ControlPersist masters would linger for a minute after the last task.
   for socket in "$dir"/cp/*; do
     [[ -S $socket ]] && ssh -o ControlPath="$socket" -O exit target 2>/dev/null || true
   done
-  for signal in TERM TERM TERM TERM TERM KILL; do
-    pids=$(testbed_pids "$dir" | cut -d' ' -f1)
-    [[ -n $pids ]] || return 0
-    # shellcheck disable=SC2086 # one argument per pid
-    kill -"$signal" $pids 2>/dev/null || true
-    sleep 0.5
-  done
-  pids=$(testbed_pids "$dir")
-  [[ -z $pids ]] || die "processes survived SIGKILL: $pids"
+  testbed_stop_processes "$dir"
 }
 
 destroy() {
-  local dir=${1%/} mountpoint
+  local dir=${1%/}
   [[ -e $dir ]] || { log "$dir does not exist: nothing to destroy"; return; }
   [[ -f $dir/$MARKER ]] || die "$dir was not made by this script (no $MARKER); not touching it"
   stop_processes "$dir"
-  for mountpoint in $(testbed_mounts "$dir"); do
-    umount "$mountpoint"
-  done
-  [[ -z $(testbed_mounts "$dir") ]] || die "still mounted under $dir: $(testbed_mounts "$dir")"
-  # --one-file-system: never follow into a mount that appeared meanwhile (such as the host's /dev).
-  rm -rf --one-file-system "$dir"
-  log "destroyed $dir"
+  testbed_unmount_and_remove "$dir"
 }
 
-check_destroyed() {
-  local dir=${1%/} leftovers
-  leftovers=$(
-    testbed_pids "$dir" | sed 's/^/process: /'
-    testbed_mounts "$dir" | sed 's/^/mount: /'
-    if [[ -e $dir ]]; then echo "directory: $dir"; fi
-  )
-  [[ -z $leftovers ]] || die "left behind by the test bed:"$'\n'"$leftovers"
-  log "nothing of $dir is left: no process, mount or file"
-}
-
-main() {
-  [[ $# -eq 2 ]] || die "usage: $0 create|destroy|check-destroyed DIR"
-  [[ $(id -u) -eq 0 ]] || die "needs root (debootstrap, chroot, mount)"
-  local dir
-  dir=$(realpath --canonicalize-missing "$2")
-  case $1 in
-    create) create "$dir" ;;
-    destroy) destroy "$dir" ;;
-    check-destroyed) check_destroyed "$dir" ;;
-    *) die "unknown command $1; usage: $0 create|destroy|check-destroyed DIR" ;;
-  esac
-}
-
-main "$@"
+testbed_main "debootstrap, chroot, mount" "create|destroy|check-destroyed" "$@"
