@@ -14,6 +14,7 @@ import json
 import sys
 
 import zoho_crm_oauth as oauth
+import zoho_crm_tools as tools
 from zoho_crm_client import ZohoCRMClient
 
 EPILOG = """\
@@ -24,10 +25,12 @@ commands:
   context DEAL_ID      the deal, its contact and its notes
   doctor               one real read per granted scope, each reported OK or failed
 
-With --json the result is JSON on stdout; on failure stdout holds {"error": {...}} and stderr
-one line. Search needs the ZohoSearch.securesearch.READ scope.
+With --json the result is JSON on stdout; on any failure (bad arguments too) stdout holds
+{"error": {"code", "message", "exit_status", "retry"}} and stderr one line; retry is "now"
+(retried already, try again), "later" (after retry_after seconds) or "never" (fix something
+first). Search needs the ZohoSearch.securesearch.READ scope.
 
-exit status: 0 ok, 1 other failure (e.g. no such record), 2 bad arguments, 3 configuration error,
+exit status: 0 ok, 1 other failure (e.g. no such record), 2 bad arguments (or record id), 3 fix the files,
 4 authorize again (refresh token revoked, scope missing), 5 transient (network, Zoho busy; retry).
 """
 DEFAULT_LIMIT = 100
@@ -41,13 +44,13 @@ def limit_type(text):
 
 
 def build_parser():
-    parser = oauth.ArgumentParser(prog="zoho-crm.py", description="Read Zoho CRM (read-only).", epilog=EPILOG,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = tools.argument_parser(prog="zoho-crm.py", description="Read Zoho CRM (read-only).", epilog=EPILOG,
+                                   formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--json", action="store_true", help="print JSON (for agents)")
     # Also accepted after the command; SUPPRESS keeps a subcommand from resetting a leading --json.
-    json_after = oauth.ArgumentParser(add_help=False)
+    json_after = tools.argument_parser(add_help=False)
     json_after.add_argument("--json", action="store_true", default=argparse.SUPPRESS, help="print JSON")
-    listing = oauth.ArgumentParser(add_help=False)
+    listing = tools.argument_parser(add_help=False)
     listing.add_argument("--limit", type=limit_type, default=DEFAULT_LIMIT,
                          help="at most this many records, 0 for all (default %d)" % DEFAULT_LIMIT)
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
@@ -140,7 +143,7 @@ def doctor(crm):
             detail = read()
         except oauth.ZohoError as exc:
             checks.append(dict(check=name, scope=scope, status="failed", detail=str(exc),
-                               exit_status=oauth.exit_status(exc)))
+                               exit_status=exc.exit_status))
         else:
             checks.append(dict(check=name, scope=scope, status="ok", detail=detail))
 
@@ -217,21 +220,16 @@ def run(args, crm):
 
 def main(argv=None):
     args = build_parser().parse_args(argv)
-    try:
-        crm = ZohoCRMClient()
-        if args.command == "doctor":
-            checks, status = doctor(crm)
-            if args.json:
-                print(json.dumps(dict(ok=status == oauth.EXIT_OK, api_domain=crm.api_domain, checks=checks,
-                                      credits_remaining=crm.credits_remaining), indent=2))
-            else:
-                show_doctor(checks, crm)
-            return status
-        result, show = run(args, crm)
-    except oauth.ZohoError as exc:
+    crm = ZohoCRMClient()
+    if args.command == "doctor":
+        checks, status = doctor(crm)
         if args.json:
-            print(json.dumps({"error": {"code": exc.code, "message": str(exc), "exit_status": oauth.exit_status(exc)}}))
-        raise
+            print(json.dumps(dict(ok=status == oauth.EXIT_OK, api_domain=crm.api_domain, checks=checks,
+                                  credits_remaining=crm.credits_remaining), indent=2))
+        else:
+            show_doctor(checks, crm)
+        return status
+    result, show = run(args, crm)
     if args.json:
         print(json.dumps(result, indent=2, ensure_ascii=False))
     else:
@@ -240,4 +238,5 @@ def main(argv=None):
 
 
 if __name__ == "__main__":
-    sys.exit(oauth.run_tool(main))
+    # --json anywhere on the command line: every failure, bad arguments too, also prints its error object.
+    sys.exit(tools.run_tool(main, json_errors="--json" in sys.argv[1:]))
