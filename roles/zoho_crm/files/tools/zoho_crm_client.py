@@ -179,12 +179,12 @@ class ZohoCRMClient:
         failing is tried max_retries + 1 times, not that many times per try of the call. Zoho's
         minting limit ("Access Denied") is never retried: only time lifts it."""
         api_path = API_PATH + path
-        url = self.api_domain + api_path
         rejected_token = None  # an access token Zoho refused: refreshed once, then the call again
         while True:
             if rejected_token is not None:
                 self._refresh(rejected_access_token=rejected_token)
             token = self.access_token()
+            url = self.api_domain + api_path  # a refresh may have brought another api_domain
             try:
                 return self.transport.call(lambda: self._call_once(method, url, api_path, params, json_body, token))
             except oauth.InvalidTokenError as exc:
