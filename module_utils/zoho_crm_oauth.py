@@ -912,10 +912,10 @@ def exchange_code(client, authorization, transport=None, now=None):
                                            location=authorization.location)
 
 
-def refresh_access_token(client, record, transport=None, now=None, token_path=None):
+def refresh_access_token(client, record, transport=None, now=None):
     """Mint a new access token (retried as the transport says); the refresh token is kept (Zoho
     never rotates it)."""
-    refresh_token = record.require_refresh_token(token_path)
+    refresh_token = record.require_refresh_token()
     accounts_server = accounts_server_of(record, client)
     fields = [("grant_type", "refresh_token"), ("client_id", client.client_id),
               ("client_secret", client.client_secret), ("refresh_token", refresh_token)]
@@ -1060,14 +1060,15 @@ class TokenRecord(object):
     """The token file's content: an access token with its expiry, api_domain and scopes; the
     refresh token that mints the next one (optional here: only a refresh needs it); where the
     tokens came from. from_json() and to_json() convert it from and to the file's JSON, keeping
-    fields this code does not know; repr() shows fingerprints, never a token."""
+    fields this code does not know; repr() shows fingerprints, never a token. source names the file
+    a record was read from, for messages."""
 
     KNOWN_FIELDS = GUIDE_TOKEN_FIELDS + ("expires_at", "accounts_server", "data_center", "client_id",
                                          "code_sha256", "updated_at")
 
     def __init__(self, access_token, api_domain, expires_at=None, refresh_token=None, scopes=(), expires_in=None,
                  token_type="Bearer", accounts_server=None, data_center=None, client_id=None, code_sha256=None,
-                 updated_at=None, extra=None):
+                 updated_at=None, extra=None, source=None):
         self.access_token = access_token
         self.api_domain = api_domain
         self.expires_at = expires_at  # a timestamp, or None when unknown (the guide's script wrote none)
@@ -1081,6 +1082,7 @@ class TokenRecord(object):
         self.code_sha256 = code_sha256
         self.updated_at = updated_at
         self.extra = dict(extra or {})
+        self.source = source
 
     @classmethod
     def from_json(cls, data, path):
@@ -1103,7 +1105,8 @@ class TokenRecord(object):
                    token_type=data.get("token_type") or "Bearer", accounts_server=data.get("accounts_server"),
                    data_center=data.get("data_center"), client_id=data.get("client_id"),
                    code_sha256=data.get("code_sha256"), updated_at=data.get("updated_at"),
-                   extra=dict((key, value) for key, value in data.items() if key not in cls.KNOWN_FIELDS))
+                   extra=dict((key, value) for key, value in data.items() if key not in cls.KNOWN_FIELDS),
+                   source=path)
 
     @classmethod
     def from_token_response(cls, response, client, accounts_server, now=None, previous=None, code=None,
@@ -1132,7 +1135,7 @@ class TokenRecord(object):
             client_id=client.client_id,
             code_sha256=code_digest(code) if code else (previous.code_sha256 if previous else None),
             updated_at=format_time(now),
-            extra=previous.extra if previous else None)
+            extra=previous.extra if previous else None, source=previous.source if previous else None)
 
     def to_json(self):
         """The file's JSON object: the guide's fields first, then the others in name order."""
@@ -1158,12 +1161,12 @@ class TokenRecord(object):
     def expires_at_text(self):
         return format_time(self.expires_at) if self.expires_at is not None else None
 
-    def require_refresh_token(self, path=None):
+    def require_refresh_token(self):
         """The refresh token, which a refresh needs; TokenFileError when the record has none."""
         if not self.refresh_token:
             raise TokenFileError("The token file %s lacks refresh_token, which a refresh needs. Fix: authorize "
                                  "again (provision.yml with zoho_crm_auth_code, or tools/zoho-crm-oauth-exchange.py)."
-                                 % (path or "(in memory)"))
+                                 % (self.source or "(not written yet)"))
         return self.refresh_token
 
     def redacted(self):
@@ -1422,6 +1425,6 @@ def refresh_token_file(token_file, client, transport=None, min_ttl=DEFAULT_MIN_T
         stale = record.needs_refresh(min_ttl, now) or rejected_access_token == record.access_token
         if replaced or not (force or stale):
             return record, False
-        refreshed = refresh_access_token(client, record, transport=transport, now=now, token_path=token_file.path)
+        refreshed = refresh_access_token(client, record, transport=transport, now=now)
         locked.write(refreshed)
         return refreshed, True
