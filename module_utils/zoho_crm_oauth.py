@@ -385,9 +385,10 @@ class Transport(object):
 
     - Keep-alive: one connection per origin, reused by the calls of this process (a connection the
       server has closed meanwhile is noticed before it is used, and replaced).
-    - TLS verified by default, against the system's CA store; SSL_CERT_FILE and SSL_CERT_DIR
-      (OpenSSL's own variables) or REQUESTS_CA_BUNDLE and CURL_CA_BUNDLE (as requests honoured
-      them) name another. validate_certs=False is for a local test server only.
+    - TLS verified by default, against the system's CA store, or the one SSL_CERT_FILE and
+      SSL_CERT_DIR (OpenSSL's own variables) name; a CA file named by REQUESTS_CA_BUNDLE or
+      CURL_CA_BUNDLE (as requests honoured them) is trusted too. validate_certs=False is for a
+      local test server only.
     - Timeouts: timeout is (connect, read) seconds, or one number for both.
     - Proxies: https URLs go through HTTPS_PROXY (or ALL_PROXY), lower-case names first, unless
       NO_PROXY names the host, as requests did. Only http:// proxies (CONNECT); plain-http URLs,
@@ -518,9 +519,11 @@ class Transport(object):
     def tls_context(self):
         if self._tls_context is None:
             import ssl
+            context = ssl.create_default_context()
             bundle = os.environ.get("REQUESTS_CA_BUNDLE") or os.environ.get("CURL_CA_BUNDLE")
             try:
-                context = ssl.create_default_context(cafile=bundle or None)
+                if bundle:
+                    context.load_verify_locations(cafile=bundle)
             except (OSError, ssl.SSLError) as exc:
                 raise CertificateError("Cannot load the CA bundle %s named by REQUESTS_CA_BUNDLE or CURL_CA_BUNDLE "
                                        "(%s). Fix: point it at a PEM file of CA certificates, or unset it to use "
