@@ -52,6 +52,10 @@ DEFAULT_MIN_TTL = 300
 LOCK_TIMEOUT = 120
 
 USER_AGENT = "zoho-crm-provisioning"
+# A kept-alive connection idle at least this long is checked for a close by the server before it
+# is used (servers close idle ones after tens of seconds: Zoho's, the stand-in's after 30); one
+# used more recently is not, which saves a system call per request.
+IDLE_CHECK_SECONDS = 1.0
 TOKEN_PATH = "/oauth/v2/token"
 AUTH_PATH = "/oauth/v2/auth"
 
@@ -362,7 +366,8 @@ def api_error(status, body, method, path, granted_scopes=None):
 # --------------------------------------------------------------------------------------------
 
 class Response(object):
-    """An HTTP answer, read whole: status, headers (lower-case names) and body bytes."""
+    """An HTTP answer, read whole: status, headers (a mapping whose get() ignores case) and body
+    bytes."""
 
     __slots__ = ("status", "headers", "body")
 
@@ -384,7 +389,7 @@ class Transport(object):
     """HTTP/1.1 on the standard library, for everything that talks to Zoho.
 
     - Keep-alive: one connection per origin, reused by the calls of this process (a connection the
-      server has closed meanwhile is noticed before it is used, and replaced).
+      server has closed while it was idle is noticed before it is used, and replaced).
     - TLS verified by default, against the system's CA store, or the one SSL_CERT_FILE and
       SSL_CERT_DIR (OpenSSL's own variables) name; a CA file named by REQUESTS_CA_BUNDLE or
       CURL_CA_BUNDLE (as requests honoured them) is trusted too. validate_certs=False is for a
@@ -407,6 +412,8 @@ class Transport(object):
         self.max_backoff = max_backoff
         self._connections = {}
         self._proxies = {}  # origin -> the proxy's host:port
+        self._origins = {}  # "scheme://host:port" -> its urlsplit, split once
+        self._last_used = {}  # origin -> time.monotonic() of its connection's last answer
         self._tls_context = None
 
     def __repr__(self):
@@ -436,10 +443,9 @@ class Transport(object):
         """One HTTP exchange, no retry. params go in the query string, form in an urlencoded body
         (secrets never go in a query string: it ends up in server logs), json_body as JSON.
         Returns a Response whatever its status; raises TransportError when there is none."""
-        parts = urlsplit(url)
-        target = (parts.path or "/") + ("?" + parts.query if parts.query else "")
+        parts, target = self._split(url)
         if params:
-            target += ("&" if parts.query else "?") + urlencode(params)
+            target += ("&" if "?" in target else "?") + urlencode(params)
         sent = {"User-Agent": USER_AGENT, "Accept": "application/json", "Accept-Encoding": "gzip"}
         body = None
         if form is not None:
@@ -451,6 +457,16 @@ class Transport(object):
         sent.update(headers or {})
         return self.send(method, parts, target, body, sent)
 
+    def _split(self, url):
+        """(urlsplit of the URL's origin, the rest: path and query). Origins are few, calls many."""
+        start = url.find("://")
+        slash = url.find("/", start + 3 if start >= 0 else 0)
+        origin, target = (url, "/") if slash < 0 else (url[:slash], url[slash:])
+        parts = self._origins.get(origin)
+        if parts is None:
+            parts = self._origins[origin] = urlsplit(origin)
+        return parts, target.split("#", 1)[0]
+
     def close(self):
         for connection in self._connections.values():
             connection.close()
@@ -459,7 +475,8 @@ class Transport(object):
     # ---- connections -----------------------------------------------------------------------
 
     def send(self, method, parts, target, body, headers):
-        """Send one request on the origin's connection; parts is the urlsplit of the URL."""
+        """Send one request on the origin's connection; parts is the urlsplit of the URL's origin,
+        target its path and query."""
         import http.client
         origin = (parts.scheme, parts.hostname, parts.port)
         connection = self._connection(origin, parts)
@@ -470,26 +487,28 @@ class Transport(object):
             connection.request(method, target, body=body, headers=headers)
             answer = connection.getresponse()
             raw = answer.read()
-            response_headers = dict((name.lower(), value) for name, value in answer.getheaders())
         except (OSError, http.client.HTTPException) as exc:
             failure = self._failure(exc, parts, self._proxies.get(origin))
             self._drop(origin)
             raise failure
         if answer.will_close:
             self._drop(origin)
-        if response_headers.get("content-encoding") == "gzip":
+        else:
+            self._last_used[origin] = time.monotonic()
+        if answer.getheader("content-encoding") == "gzip":
             import zlib
             try:
                 raw = zlib.decompress(raw, 16 + zlib.MAX_WBITS)
             except zlib.error:
                 raise TransportError("%s sent a damaged compressed answer. Fix: retry later." % parts.netloc)
-        return Response(answer.status, response_headers, raw)
+        return Response(answer.status, answer.msg, raw)
 
     def _connection(self, origin, parts):
         connection = self._connections.get(origin)
         if connection is None:
             connection = self._connections[origin] = self._new_connection(origin, parts)
-        elif connection.sock is not None and _closed_by_peer(connection.sock):
+        elif (connection.sock is not None and time.monotonic() - self._last_used.get(origin, 0) >= IDLE_CHECK_SECONDS
+              and _closed_by_peer(connection.sock)):
             connection.close()  # reconnected by send()
         return connection
 

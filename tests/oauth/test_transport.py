@@ -5,6 +5,7 @@ import gzip
 import http.server
 import json
 import threading
+import time
 
 import pytest
 
@@ -50,6 +51,7 @@ def test_a_connection_the_other_side_closed_is_replaced_without_a_retry(tls_zoho
     transport = oauth.Transport(max_retries=0)
     assert server_info(tls_zoho, transport).status == 200
     proxy.close_tunnels()  # as a server or a proxy does with idle keep-alive connections
+    time.sleep(oauth.IDLE_CHECK_SECONDS)  # idle: checked before use
     assert server_info(tls_zoho, transport).status == 200
     assert len(proxy.tunnels) == 2
 

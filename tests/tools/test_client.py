@@ -28,7 +28,7 @@ class RejectingTransport(oauth.Transport):
     """Zoho answering INVALID_TOKEN to every CRM call, whatever the token (the token endpoint is real)."""
 
     def send(self, method, parts, target, body, headers):
-        if "/crm/" not in parts.path:
+        if "/crm/" not in target:
             return super().send(method, parts, target, body, headers)
         return oauth.Response(401, {"content-type": "application/json;charset=UTF-8"},
                               b'{"code":"INVALID_TOKEN","details":{},"message":"invalid oauth token","status":"error"}')

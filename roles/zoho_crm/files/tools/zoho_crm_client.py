@@ -60,20 +60,22 @@ RECORD_ID_PATTERN = re.compile(r"^[0-9]{1,30}$")
 def flatten(record, fields=()):
     """A Zoho record in the guide's flat shape: lookups ({"name", "id"}) become their names, with
     their ids kept as <Field>_id; Zoho's $-prefixed meta keys are dropped. Keys follow fields,
-    then id, then anything else."""
-    values, lookup_ids = {}, {}
+    then id, then anything else, then the lookups' ids. (Written for speed: listing 5,000 deals
+    flattens 5,000 records.)"""
+    flat = {}
+    for key in fields:
+        if key in record:
+            flat[key] = record[key]
+    if "id" in record:
+        flat["id"] = record["id"]
     for key, value in record.items():
-        if key.startswith("$"):
-            continue
-        if isinstance(value, dict) and "id" in value:
-            values[key] = value.get("name")
-            lookup_ids[key + "_id"] = value["id"]
-        else:
-            values[key] = value
-    order = [key for key in fields if key in values] + ["id"]
-    flat = dict((key, values[key]) for key in order if key in values)
-    flat.update((key, value) for key, value in values.items() if key not in flat)
-    flat.update(lookup_ids)
+        if key not in flat and key[:1] != "$":
+            flat[key] = value
+    lookups = [key for key, value in flat.items() if type(value) is dict and "id" in value]
+    for key in lookups:
+        lookup = flat[key]
+        flat[key] = lookup.get("name")
+        flat[key + "_id"] = lookup["id"]
     return flat
 
 
@@ -105,8 +107,7 @@ class RequestsSessionTransport(oauth.Transport):
         origin = "%s://%s" % (parts.scheme, parts.netloc)
         try:
             answer = self.session.request(method, origin + target, data=body, headers=headers, timeout=self.timeout)
-            return oauth.Response(answer.status_code, dict((k.lower(), v) for k, v in answer.headers.items()),
-                                  answer.content)
+            return oauth.Response(answer.status_code, answer.headers, answer.content)
         except self._request_failures as exc:
             # Name only the exception's class: its text quotes the URL, which may carry a page token.
             kind = "timed out" if isinstance(exc, self._timeouts) else type(exc).__name__
