@@ -52,13 +52,33 @@ def argument_parser(**kwargs):
     would have to skip. Its subparsers are of the same class."""
     if not _parser_class:
         import argparse
+        import functools
 
         class ToolArgumentParser(argparse.ArgumentParser):
+            def __init__(self, **options):
+                # Help is as wide as the terminal. argparse would ask shutil, an import of some
+                # twenty modules on every run of every tool, for a width only --help uses.
+                options["formatter_class"] = functools.partial(
+                    options.get("formatter_class", argparse.HelpFormatter), width=terminal_width() - 2)
+                super(ToolArgumentParser, self).__init__(**options)
+
             def error(self, message):
                 raise oauth.BadArgumentError("%s. Fix: see %s --help." % (message, self.prog))
 
         _parser_class.append(ToolArgumentParser)
     return _parser_class[0](**kwargs)
+
+
+def terminal_width():
+    """COLUMNS, else the terminal's width, else 80: what shutil.get_terminal_size() answers."""
+    try:
+        return int(os.environ["COLUMNS"])
+    except (KeyError, ValueError):
+        pass
+    try:
+        return os.get_terminal_size(sys.__stdout__.fileno()).columns or 80
+    except (AttributeError, ValueError, OSError):
+        return 80
 
 
 def error_object(exc):
