@@ -13,7 +13,7 @@ from zoho_crm_client import DEAL_FIELDS, PAGE_SIZE, ZohoCRMClient
 from zoho_sandbox import Sandbox
 
 DEALS = 5000
-ROUNDS = 5
+ROUNDS = 9
 LIST_CALL = "GET /crm/v8/Deals"
 
 
