@@ -1,6 +1,7 @@
 """What every benchmark shares: the paths, the figure record, a credentials directory with fresh
 tokens from the stand-in, interleaved timing and percentiles."""
 
+import http.client
 import json
 import math
 import operator
@@ -9,6 +10,7 @@ import sys
 import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
+from urllib.parse import urlencode, urlsplit
 
 ROOT = Path(__file__).resolve().parents[1]
 TOOLS_DIR = ROOT / "roles/zoho_crm/files/tools"
@@ -57,15 +59,37 @@ def provision(zoho, directory, scopes=oauth.DEFAULT_SCOPES):
     code = zoho.self_client_code(list(scopes))
     record = oauth.exchange_code(client, oauth.parse_authorization_response(code))
     token_file = oauth.TokenFile(os.path.join(directory, oauth.TOKENS_FILENAME))
-    with token_file.locked():
-        token_file.write(record)
+    with token_file.locked() as locked:
+        locked.write(record)
     return client, token_file
 
 
 def expire(token_file):
     """Mark the stored access token dead, as it is after the VPS slept past its expiry."""
-    with token_file.locked():
-        token_file.write(dict(token_file.read(), expires_at=oauth.format_time(0)))
+    with token_file.locked() as locked:
+        record = locked.read()
+        record.expires_at = 0
+        locked.write(record)
+
+
+class BareKeepAliveGet:
+    """The floor of a CRM read: one standard-library http.client connection, kept alive, sending
+    GET api_domain + path with the access token and decoding the JSON answer. Nothing else (no
+    retry, no expiry check, no flattening)."""
+
+    def __init__(self, api_domain, access_token):
+        parts = urlsplit(api_domain)
+        self.prefix = parts.path
+        self.connection = http.client.HTTPConnection(parts.hostname, parts.port, timeout=30)
+        self.headers = {"Authorization": "Zoho-oauthtoken " + access_token, "Accept": "application/json"}
+
+    def get(self, path, params):
+        self.connection.request("GET", f"{self.prefix}{path}?{urlencode(params)}", headers=self.headers)
+        response = self.connection.getresponse()
+        body = response.read()
+        if response.status != 200:
+            raise RuntimeError(f"the bare GET of {path} answered HTTP {response.status}")
+        return json.loads(body)
 
 
 def percentile(values, fraction):
