@@ -104,8 +104,9 @@ WRITING_TASKS = ["Directories | Create the OpenClaw directories", "Client secret
 
 
 def test_every_drift_is_repaired_and_a_rerun_writes_nothing(playbooks):
-    """Each kind of path the one look covers, drifted in content, mode or type: all repaired and
-    reported in one run; then a run that finds everything right skips every writing task."""
+    """Each kind of path the one look covers, drifted in content, mode or type: check mode predicts
+    every repair (with the diff) and changes nothing; one run repairs all and reports them; then a
+    run that finds everything right skips every writing task."""
     playbooks.provision()
     tools = playbooks.workspace / "tools"
     skill = playbooks.workspace / "skills/zoho-crm/SKILL.md"
@@ -122,6 +123,13 @@ def test_every_drift_is_repaired_and_a_rerun_writes_nothing(playbooks):
     elsewhere = playbooks.home.parent / "zoho-crm-test.py"
     (tools / "zoho-crm-test.py").rename(elsewhere)
     (tools / "zoho-crm-test.py").symlink_to(elsewhere)
+    drifted = {path: (path.lstat().st_mode, path.read_bytes() if path.is_file() else None)
+               for path in [*playbooks.home.rglob("*"), playbooks.cron_file]}
+
+    _, predicted = playbooks.run("provision.yml", "--check", "--diff")
+    assert recap(predicted)["changed"] == 5
+    assert "+description: Read Zoho CRM" in predicted and "-# edited on the host" in predicted  # the diffs
+    assert {path: (path.lstat().st_mode, path.read_bytes() if path.is_file() else None) for path in drifted} == drifted
 
     _, repair = playbooks.run("provision.yml")
     assert recap(repair)["changed"] == 5  # directories, client secret, tools, cron file, SKILL.md
