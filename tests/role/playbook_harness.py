@@ -19,10 +19,12 @@ VENV_BIN = Path(sys.executable).parent
 class Playbooks:
     """ansible-playbook against one temporary host; remembers every output for secret searches."""
 
-    def __init__(self, zoho, tmp_path, path=None):
+    def __init__(self, zoho, tmp_path, path=None, env=None):
         self.zoho = zoho
         # The PATH ansible-playbook, its modules and the deployed tools see (default: this one).
         self.path = path or os.environ["PATH"]
+        # More environment for them (e.g. a Docker engine's DOCKER_HOST).
+        self.env = dict(env or {})
         self.home = tmp_path / "home" / ".openclaw"
         self.cron_file = tmp_path / "cron.d" / "zoho-crm"
         self.cron_file.parent.mkdir(parents=True)
@@ -32,6 +34,14 @@ class Playbooks:
         self.write_inventory()
 
     def write_inventory(self, **overrides):
+        self.write_hosts({"vps": self.host_vars(**overrides)})
+
+    def write_hosts(self, hosts):
+        """An inventory of several hosts: name -> host_vars (see host_vars)."""
+        self.inventory.write_text(json.dumps({"zoho_crm": {"hosts": hosts}}))
+
+    def host_vars(self, **overrides):
+        """The variables of a host on this machine, as the agent's user, with this stand-in as Zoho."""
         host_vars = {
             "ansible_connection": "local",
             "ansible_python_interpreter": sys.executable,
@@ -48,14 +58,15 @@ class Playbooks:
             "zoho_crm_cron_file": str(self.cron_file),
         }
         host_vars.update(overrides)
-        self.inventory.write_text(json.dumps({"zoho_crm": {"hosts": {"vps": host_vars}}}))
+        return host_vars
 
     def run(self, playbook, *args, check=True, verbosity=0):
         command = [str(VENV_BIN / "ansible-playbook"), "-i", str(self.inventory), f"playbooks/{playbook}", *args]
         if verbosity:
             command.append("-" + "v" * verbosity)
         # The deployed tools run with the `python3` on PATH: the venv's.
-        env = dict(os.environ, PATH=f"{VENV_BIN}:{self.path}", ANSIBLE_FORCE_COLOR="0", ANSIBLE_NOCOLOR="1")
+        env = dict(os.environ, PATH=f"{VENV_BIN}:{self.path}", ANSIBLE_FORCE_COLOR="0", ANSIBLE_NOCOLOR="1",
+                   **self.env)
         completed = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
         output = completed.stdout + completed.stderr
         self.outputs.append(output)
@@ -91,7 +102,7 @@ class Playbooks:
 
     def tool(self, script, *args):
         """Run a deployed tool from the workspace, as the guide does."""
-        env = dict(os.environ, PATH=f"{VENV_BIN}:{self.path}")
+        env = dict(os.environ, PATH=f"{VENV_BIN}:{self.path}", **self.env)
         env.pop("ZOHO_CRM_CREDENTIALS_DIR", None)
         env.pop("OPENCLAW_STATE_DIR", None)
         return subprocess.run(["python3", f"tools/{script}", *args], cwd=self.workspace, env=env,
