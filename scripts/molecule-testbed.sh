@@ -1,21 +1,22 @@
 #!/usr/bin/env bash
-# A VPS-like test bed for molecule, without Docker: a Debian bookworm root filesystem with its own
-# users, files and cron, whose sshd listens on a loopback port and lets in an `admin` user with
-# passwordless sudo (as a cloud image's default user), plus the Zoho stand-in on the controller's
-# loopback. The target shares the controller's network namespace, so it reaches the stand-in too.
+# A VPS-like test bed for molecule, without Docker: a Debian root filesystem of the given release
+# (bullseye, bookworm, trixie) with its own users, files and daemons, whose sshd listens on a
+# loopback port and lets in an `admin` user with passwordless sudo (as a cloud image's default
+# user), plus the Zoho stand-in on the controller's loopback. The target shares the controller's
+# network namespace, so it reaches the stand-in too.
 #
-#   scripts/molecule-testbed.sh create DIR           # rootfs (cached or debootstrapped), sshd, stand-in
-#   scripts/molecule-testbed.sh destroy DIR          # stop all of it, unmount, remove DIR
-#   scripts/molecule-testbed.sh check-destroyed DIR  # fail, naming them, if processes, mounts or files remain
+#   scripts/molecule-testbed.sh create DIR SUITE [STAND-IN OPTIONS]   # rootfs, sshd, stand-in
+#   scripts/molecule-testbed.sh destroy DIR           # stop all of it (cron too), unmount, remove DIR
+#   scripts/molecule-testbed.sh check-destroyed DIR   # fail, naming them, if processes, mounts or files remain
 #
+# STAND-IN OPTIONS go to `python -m zoho_sandbox` (e.g. --access-token-lifetime 900).
 # DIR then holds: rootfs/, id_ed25519 (the admin's key), known_hosts (the target's host key),
 # sshd.port, sandbox.url (the stand-in's base URL) and sandbox.log.
-# Needs root (debootstrap, chroot, mount). The pristine rootfs comes from scripts/debian-rootfs.sh,
-# which caches it.
+# Needs root (debootstrap, chroot, mount). The machine itself comes from scripts/chroot-testbed.sh
+# (the pristine rootfs from scripts/debian-rootfs.sh, which caches it).
 set -euo pipefail
 
 REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
-SUITE=bookworm
 # python3 for Ansible's modules, python3-apt for the apt module's check mode (Debian's cloud images
 # ship it with unattended-upgrades), sshd, sudo for become. cron and python3-requests are left out:
 # installing them is the role's job.
@@ -23,20 +24,22 @@ PACKAGES=python3,python3-apt,openssh-server,sudo
 ADMIN=admin
 # uid 1000 stays free for OpenClaw's node user, which prepare creates.
 ADMIN_UID=1001
-MARKER=.molecule-testbed
 
 log() { printf 'molecule-testbed: %s\n' "$*" >&2; }
 die() { log "$*"; exit 1; }
 
-# What a provider's image adds: name resolution, no daemons started by package scripts inside a
-# chroot, an admin user that logs in with a key and has passwordless sudo.
+# What a provider's image adds: an admin user that logs in with a key and has passwordless sudo,
+# and an init system's part in package installs: cron, once installed, runs (as systemd starts it
+# on a VPS), so the refresh is scheduled by a real cron daemon; no other package script may start
+# a daemon in the chroot.
 configure_rootfs() {
   local dir=$1 rootfs=$1/rootfs
-  cp /etc/resolv.conf "$rootfs/etc/resolv.conf"
-  # sudo looks the host name up; the chroot shares the controller's.
-  printf '127.0.0.1\tlocalhost\n127.0.1.1\t%s\n' "$(hostname)" >"$rootfs/etc/hosts"
-  printf '#!/bin/sh\n# molecule test bed: package scripts must not start daemons in the chroot.\nexit 101\n' \
-    >"$rootfs/usr/sbin/policy-rc.d"
+  cat >"$rootfs/usr/sbin/policy-rc.d" <<'POLICY'
+#!/bin/sh
+# molecule test bed: package scripts start cron (as on a VPS) and no other daemon in the chroot.
+[ "$1" = cron ] && exit 0
+exit 101
+POLICY
   chmod 0755 "$rootfs/usr/sbin/policy-rc.d"
   chroot "$rootfs" useradd --create-home --shell /bin/bash --uid "$ADMIN_UID" --groups sudo "$ADMIN"
   printf '%s ALL=(ALL) NOPASSWD:ALL\n' "$ADMIN" >"$rootfs/etc/sudoers.d/90-$ADMIN"
@@ -44,13 +47,6 @@ configure_rootfs() {
   ssh-keygen -q -t ed25519 -N '' -C "molecule-testbed-$ADMIN" -f "$dir/id_ed25519"
   install -d -m 0700 -o "$ADMIN_UID" -g "$ADMIN_UID" "$rootfs/home/$ADMIN/.ssh"
   install -m 0600 -o "$ADMIN_UID" -g "$ADMIN_UID" "$dir/id_ed25519.pub" "$rootfs/home/$ADMIN/.ssh/authorized_keys"
-}
-
-mount_filesystems() {
-  local rootfs=$1
-  mount -t proc proc "$rootfs/proc"
-  mount --bind /dev "$rootfs/dev"
-  mount --bind /dev/pts "$rootfs/dev/pts"
 }
 
 free_loopback_port() {
@@ -80,8 +76,9 @@ start_sshd() {
 
 start_sandbox() {
   local dir=$1 attempt pid
+  shift
   # setsid and no inherited descriptors: it outlives this script and Ansible's task.
-  setsid "$REPO/.venv/bin/python" -m zoho_sandbox --port 0 --ready-file "$dir/sandbox.url" \
+  setsid "$REPO/.venv/bin/python" -m zoho_sandbox --port 0 --ready-file "$dir/sandbox.url" "$@" \
     </dev/null >"$dir/sandbox.log" 2>&1 &
   pid=$!
   for attempt in $(seq 100); do
@@ -96,102 +93,38 @@ start_sandbox() {
 }
 
 create() {
-  local dir=$1
-  [[ ! -e $dir ]] || die "$dir exists; run: $0 destroy $dir"
-  mkdir -p "$dir"
-  chmod 0700 "$dir"
-  : >"$dir/$MARKER"
-  "$REPO/scripts/debian-rootfs.sh" "$SUITE" "$PACKAGES" "$dir/rootfs"
+  local dir=$1 suite=$2
+  shift 2
+  "$REPO/scripts/chroot-testbed.sh" create "$dir" "$suite" "$PACKAGES"
   configure_rootfs "$dir"
-  mount_filesystems "$dir/rootfs"
   start_sshd "$dir"
-  start_sandbox "$dir"
+  start_sandbox "$dir" "$@"
 }
 
-# Processes that belong to the test bed: rooted in its rootfs (sshd and its sessions, anything
-# they started) or naming DIR on their command line (the stand-in, Ansible's ssh masters, whose
-# control sockets live in DIR). This script and its callers name DIR too: ancestors are skipped.
-testbed_pids() {
-  TESTBED_DIR=$1 python3 - <<'EOF'
-import os
-directory = os.environ["TESTBED_DIR"].rstrip("/")
-ancestors, pid = set(), os.getpid()
-while pid > 1:
-    ancestors.add(pid)
-    with open(f"/proc/{pid}/stat") as f:
-        pid = int(f.read().rpartition(")")[2].split()[1])
-for pid in filter(str.isdigit, os.listdir("/proc")):
-    if int(pid) in ancestors:
-        continue
-    try:
-        root = os.readlink(f"/proc/{pid}/root")
-        with open(f"/proc/{pid}/cmdline", "rb") as f:
-            cmdline = f.read().replace(b"\0", b" ").decode(errors="replace").strip()
-    except OSError:  # gone meanwhile
-        continue
-    if root.startswith(directory + "/") or directory in cmdline:
-        print(pid, cmdline or "[" + root + "]")
-EOF
-}
-
-# Mount points at or under DIR, deepest first.
-testbed_mounts() {
-  local dir=${1%/}
-  awk -v dir="$dir" '$5 == dir || index($5, dir "/") == 1 { print $5 }' /proc/self/mountinfo | sort -r
-}
-
-stop_processes() {
-  local dir=$1 socket signal pids
-  # Ansible's ControlPersist masters would linger for a minute after the last task.
+# chroot-testbed.sh stops what is rooted in the target (sshd and its sessions, cron and its jobs)
+# and what names DIR (the stand-in). Ansible's ControlPersist masters, whose sockets live in DIR,
+# are asked to exit first: killed, they would leave their sockets behind.
+destroy() {
+  local dir=$1 socket
   for socket in "$dir"/cp/*; do
     [[ -S $socket ]] && ssh -o ControlPath="$socket" -O exit target 2>/dev/null || true
   done
-  for signal in TERM TERM TERM TERM TERM KILL; do
-    pids=$(testbed_pids "$dir" | cut -d' ' -f1)
-    [[ -n $pids ]] || return 0
-    # shellcheck disable=SC2086 # one argument per pid
-    kill -"$signal" $pids 2>/dev/null || true
-    sleep 0.5
-  done
-  pids=$(testbed_pids "$dir")
-  [[ -z $pids ]] || die "processes survived SIGKILL: $pids"
-}
-
-destroy() {
-  local dir=${1%/} mountpoint
-  [[ -e $dir ]] || { log "$dir does not exist: nothing to destroy"; return; }
-  [[ -f $dir/$MARKER ]] || die "$dir was not made by this script (no $MARKER); not touching it"
-  stop_processes "$dir"
-  for mountpoint in $(testbed_mounts "$dir"); do
-    umount "$mountpoint"
-  done
-  [[ -z $(testbed_mounts "$dir") ]] || die "still mounted under $dir: $(testbed_mounts "$dir")"
-  # --one-file-system: never follow into a mount that appeared meanwhile (such as the host's /dev).
-  rm -rf --one-file-system "$dir"
-  log "destroyed $dir"
-}
-
-check_destroyed() {
-  local dir=${1%/} leftovers
-  leftovers=$(
-    testbed_pids "$dir" | sed 's/^/process: /'
-    testbed_mounts "$dir" | sed 's/^/mount: /'
-    if [[ -e $dir ]]; then echo "directory: $dir"; fi
-  )
-  [[ -z $leftovers ]] || die "left behind by the test bed:"$'\n'"$leftovers"
-  log "nothing of $dir is left: no process, mount or file"
+  "$REPO/scripts/chroot-testbed.sh" destroy "$dir"
 }
 
 main() {
-  [[ $# -eq 2 ]] || die "usage: $0 create|destroy|check-destroyed DIR"
+  local usage="usage: $0 create DIR SUITE [STAND-IN OPTIONS] | destroy DIR | check-destroyed DIR"
+  [[ $# -ge 2 ]] || die "$usage"
   [[ $(id -u) -eq 0 ]] || die "needs root (debootstrap, chroot, mount)"
-  local dir
+  local command=$1 dir
   dir=$(realpath --canonicalize-missing "$2")
-  case $1 in
-    create) create "$dir" ;;
-    destroy) destroy "$dir" ;;
-    check-destroyed) check_destroyed "$dir" ;;
-    *) die "unknown command $1; usage: $0 create|destroy|check-destroyed DIR" ;;
+  shift 2
+  case $command:$# in
+    create:0) die "$usage" ;;
+    create:*) create "$dir" "$@" ;;
+    destroy:0) destroy "$dir" ;;
+    check-destroyed:0) "$REPO/scripts/chroot-testbed.sh" check-destroyed "$dir" ;;
+    *) die "$usage" ;;
   esac
 }
 

@@ -35,8 +35,9 @@ In process
 
 Command line
     python -m zoho_sandbox --port N [--data-centers us,eu] [--user-dc eu] [--deals 60]
-        [--code-lifetime 180] [--daily-credits 50000] [--concurrency 10] [--non-admin]
-        [--accept-bearer] [--seed 2026] [--redirect-uri URL] [--ready-file PATH] [--log-file PATH]
+        [--code-lifetime 180] [--access-token-lifetime 3600] [--daily-credits 50000] [--concurrency 10]
+        [--non-admin] [--accept-bearer] [--seed 2026] [--redirect-uri URL] [--ready-file PATH]
+        [--log-file PATH]
     First stdout line: "Zoho sandbox listening on http://127.0.0.1:PORT" (the ready file, written
     atomically, has the base URL). SIGTERM/SIGINT stop it with exit 0; bad options exit 2.
 

@@ -59,7 +59,7 @@ class Settings:
             raise ValueError("throttle_wording must be 'crm' or 'accounts'")
         if self.coql_no_rows not in ("204", "empty"):
             raise ValueError("coql_no_rows must be '204' or 'empty'")
-        for name in ("code_lifetime", "daily_credits", "concurrency", "sub_concurrency"):
+        for name in ("code_lifetime", "access_token_lifetime", "daily_credits", "concurrency", "sub_concurrency"):
             if getattr(self, name) <= 0:
                 raise ValueError(f"{name} must be positive")
 
