@@ -68,6 +68,8 @@ testbed_mounts() {
 
 stop_processes() {
   local dir=$1 signal pids
+  pids=$(testbed_pids "$dir")
+  [[ -z $pids ]] || log "stopping:"$'\n'"$pids"
   for signal in TERM TERM TERM TERM TERM KILL; do
     pids=$(testbed_pids "$dir" | cut -d' ' -f1)
     [[ -n $pids ]] || return 0
