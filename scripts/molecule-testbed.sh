@@ -114,16 +114,12 @@ destroy() {
 
 main() {
   local usage="usage: $0 create DIR SUITE [STAND-IN OPTIONS] | destroy DIR | check-destroyed DIR"
-  [[ $# -ge 2 ]] || die "$usage"
   [[ $(id -u) -eq 0 ]] || die "needs root (debootstrap, chroot, mount)"
-  local command=$1 dir
-  dir=$(realpath --canonicalize-missing "$2")
-  shift 2
-  case $command:$# in
-    create:0) die "$usage" ;;
-    create:*) create "$dir" "$@" ;;
-    destroy:0) destroy "$dir" ;;
-    check-destroyed:0) "$REPO/scripts/chroot-testbed.sh" check-destroyed "$dir" ;;
+  case ${1-}:$# in
+    create:0 | create:1 | create:2) die "$usage" ;;
+    create:*) create "$(realpath --canonicalize-missing "$2")" "${@:3}" ;;
+    destroy:2) destroy "$(realpath --canonicalize-missing "$2")" ;;
+    check-destroyed:2) exec "$REPO/scripts/chroot-testbed.sh" "$@" ;;
     *) die "$usage" ;;
   esac
 }
