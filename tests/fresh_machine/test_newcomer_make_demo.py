@@ -77,7 +77,8 @@ def test_make_demo_on_a_fresh_debian_12_as_an_ordinary_user(fresh_machine, check
     rootfs = fresh_machine
     run("chroot", str(rootfs), "useradd", "--create-home", "--shell", "/bin/bash", NEWCOMER)
     run("git", "init", "--quiet", "--bare", "--initial-branch=main", f"{rootfs}{ORIGIN}")
-    run("git", "-C", str(ROOT), "push", "--quiet", f"{rootfs}{ORIGIN}", f"{commit_under_test()}:refs/heads/main")
+    # Fetched, not pushed from the checkout: no hook of the checkout's runs.
+    run("git", "-C", f"{rootfs}{ORIGIN}", "fetch", "--quiet", str(ROOT), f"{commit_under_test()}:refs/heads/main")
     # The newcomer's own copy of the project's repository (git refuses to read another user's).
     run("chroot", str(rootfs), "chown", "--recursive", f"{NEWCOMER}:", ORIGIN)
 
