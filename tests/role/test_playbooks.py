@@ -71,6 +71,32 @@ def test_provision_installs_everything_and_a_rerun_changes_nothing(playbooks, zo
     assert zoho.counters()["token"]["authorization_code"] == 1
 
 
+def test_the_cron_file_holds_the_entry_alone_and_goes_when_the_refresh_is_disabled(playbooks):
+    """Written as ansible.builtin.cron writes a cron file, but with no crontab on PATH (the fixture's)."""
+    playbooks.provision()
+    log = playbooks.home / "logs" / "zoho-crm-token-refresh.log"
+    assert playbooks.cron_file.read_text() == (
+        f"#Ansible: zoho_crm token refresh\n*/10 * * * * {getpass.getuser()} cd {playbooks.workspace} && "
+        f"python3 tools/zoho-crm-refresh-token.py --log-file {log} --log-max-bytes 1048576 >/dev/null\n")
+    assert mode(playbooks.cron_file) == 0o644
+    playbooks.write_inventory(zoho_crm_cron_enabled=False)
+    _, output = playbooks.run("provision.yml")
+    assert recap(output)["changed"] == 1 and not playbooks.cron_file.exists()
+
+
+def test_nothing_scheduled_needs_no_crontab(playbooks):
+    """No cron file and the refresh disabled, on a host without crontab: provision and revoke go
+    through, and nothing is scheduled anywhere."""
+    playbooks.write_inventory(zoho_crm_cron_file="", zoho_crm_cron_enabled=False)
+    _, output = playbooks.provision()
+    assert recap(output)["failed"] == 0 and "Cron | Look for crontab" in output
+    _, again = playbooks.run("provision.yml")
+    assert recap(again)["changed"] == 0
+    _, revoked = playbooks.run("revoke.yml")
+    assert recap(revoked)["failed"] == 0 and not playbooks.token_path.exists()
+    assert not playbooks.cron_file.exists()
+
+
 def test_loosened_modes_are_repaired_and_reported(playbooks):
     playbooks.provision()
     playbooks.token_path.chmod(0o644)
@@ -167,6 +193,10 @@ def test_revoke_removes_everything_and_a_second_run_changes_nothing(playbooks, z
     ({"zoho_crm_data_center": "mars"}, "zoho_crm_data_center"),
     ({"zoho_crm_scopes": ["ZohoCRM.modules.deals.ALL"]}, "zoho_crm_allow_write_scopes"),
     ({"zoho_crm_user": "no-such-agent-user"}, "does not exist"),
+    # The fixture's PATH has no crontab, and the role does not install cron here.
+    ({"zoho_crm_cron_file": ""}, "crontab is not installed on vps, so the token refresh cannot be scheduled"),
+    ({"zoho_crm_cron_file": "/etc/crontab"}, "is /etc/crontab"),
+    ({"zoho_crm_cron_file": "zoho-crm.cron"}, "a name in /etc/cron.d that cron ignores"),
 ])
 def test_bad_input_fails_early_and_changes_nothing(playbooks, overrides, fragment):
     playbooks.write_inventory(**overrides)
