@@ -3,11 +3,12 @@ an ordinary user clones the repository and `make demo` runs to the end.
 
 The machine is a debootstrapped bookworm root (minbase plus exactly the packages of the README's
 prerequisites line, without their recommends) in a chroot: scripts/chroot-testbed.sh builds it
-(the rootfs is cached by scripts/debian-rootfs.sh) and takes it down again, pass or fail. The
-repository under test is offered inside it as a bare repository holding this checkout's commit
-(with its uncommitted changes to tracked files, if any: `git add` a new file to test it); the newcomer clones it with the chroot's git
-and runs `make demo` from a login shell, so the venv, pip's downloads from PyPI and the demo all
-happen as that user, on that machine.
+(the rootfs is cached by scripts/debian-rootfs.sh) and takes it down again, pass or fail. Of the
+controller it gets only its network settings: name resolution and the certificates it trusts.
+The repository under test is offered inside it as a bare repository holding this checkout's
+commit (with its uncommitted changes to tracked files, if any: `git add` a new file to test it);
+the newcomer clones it with the machine's git and runs `make demo` from a login shell, so the
+venv, pip's downloads from PyPI and the demo all happen as that user, on that machine.
 """
 
 import os
@@ -27,7 +28,6 @@ CONTROLLER_CA_BUNDLE = Path("/etc/ssl/certs/ca-certificates.crt")
 NEWCOMER = "newcomer"
 ORIGIN = "/srv/zoho-crm.git"  # where the newcomer clones from, inside the machine
 PREREQUISITES_LINE = re.compile(r"^apt-get install (?P<packages>[a-z0-9.+\- ]+?)\s+# the prerequisites$", re.MULTILINE)
-
 
 
 def readme_prerequisites():
@@ -61,7 +61,7 @@ def fresh_machine():
                                  capture_output=True, text=True, timeout=1800)
         assert created.returncode == 0, created.stderr
         rootfs = bed / "rootfs"
-        if CONTROLLER_CA_BUNDLE.exists():
+        if CONTROLLER_CA_BUNDLE.exists():  # pip's own bundle lacks a TLS-inspecting proxy's CA
             (rootfs / "etc/ssl/certs").mkdir(parents=True, exist_ok=True)
             (rootfs / "etc/ssl/certs/ca-certificates.crt").write_bytes(CONTROLLER_CA_BUNDLE.read_bytes())
             (rootfs / "etc/pip.conf").write_text(f"[global]\ncert = {CONTROLLER_CA_BUNDLE}\n")
