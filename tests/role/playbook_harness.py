@@ -105,5 +105,20 @@ def recap(output):
     return {key: int(value) for key, value in re.findall(r"(\w+)=(\d+)", match.group(1))}
 
 
+def task_statuses(output):
+    """Task name (without the role's prefix) -> the set of result words the host got for it (ok,
+    changed, skipping, failed, fatal), from the default callback's output."""
+    statuses, current = {}, None
+    for line in output.splitlines():
+        header = re.match(r"^TASK \[(?:zoho_crm : )?(.*?)\]", line)
+        if header:
+            current = statuses.setdefault(header.group(1), set())
+        elif current is not None:
+            result = re.match(r"^(ok|changed|skipping|failed|fatal): \[", line)
+            if result:
+                current.add(result.group(1))
+    return statuses
+
+
 def mode(path):
     return os.stat(path).st_mode & 0o777

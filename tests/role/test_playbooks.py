@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 import zoho_crm_oauth
-from playbook_harness import ROOT, mode, recap
+from playbook_harness import ROOT, mode, recap, task_statuses
 
 TOOLS = ["zoho-crm-oauth-init.py", "zoho-crm-oauth-exchange.py", "zoho-crm-test.py", "zoho-crm-refresh-token.py",
          "zoho-crm.py", "zoho_crm_client.py", "zoho_crm_oauth.py"]
@@ -95,6 +95,46 @@ def test_nothing_scheduled_needs_no_crontab(playbooks):
     _, revoked = playbooks.run("revoke.yml")
     assert recap(revoked)["failed"] == 0 and not playbooks.token_path.exists()
     assert not playbooks.cron_file.exists()
+
+
+# The tasks that write a path: files.yml's one look lets a re-run skip each of them.
+WRITING_TASKS = ["Directories | Create the OpenClaw directories", "Client secret | Write zoho-crm-client-secret.json",
+                 "Tools | Install the scripts, the client library and the OAuth module",
+                 "Cron | Write the token refresh's cron file", "Skill | Write SKILL.md"]
+
+
+def test_every_drift_is_repaired_and_a_rerun_writes_nothing(playbooks):
+    """Each kind of path the one look covers, drifted in content, mode or type: all repaired and
+    reported in one run; then a run that finds everything right skips every writing task."""
+    playbooks.provision()
+    tools = playbooks.workspace / "tools"
+    skill = playbooks.workspace / "skills/zoho-crm/SKILL.md"
+    installed = {path: path.read_bytes() for path in (tools / "zoho-crm.py", tools / "zoho_crm_client.py", skill,
+                                                      playbooks.cron_file, playbooks.client_secret_path)}
+    with open(tools / "zoho-crm.py", "a") as edited:
+        edited.write("# edited on the host\n")
+    (tools / "zoho_crm_client.py").chmod(0o755)
+    skill.write_text("---\nname: zoho-crm\n---\n")
+    playbooks.cron_file.chmod(0o666)
+    (playbooks.workspace / "skills/zoho-crm").chmod(0o700)
+    playbooks.client_secret_path.chmod(0o640)
+    # The same bytes, but through a link: not the file the role installs.
+    elsewhere = playbooks.home.parent / "zoho-crm-test.py"
+    (tools / "zoho-crm-test.py").rename(elsewhere)
+    (tools / "zoho-crm-test.py").symlink_to(elsewhere)
+
+    _, repair = playbooks.run("provision.yml")
+    assert recap(repair)["changed"] == 5  # directories, client secret, tools, cron file, SKILL.md
+    assert {path: path.read_bytes() for path in installed} == installed
+    assert (mode(tools / "zoho_crm_client.py"), mode(playbooks.cron_file), mode(playbooks.client_secret_path),
+            mode(playbooks.workspace / "skills/zoho-crm")) == (0o644, 0o644, 0o600, 0o755)
+    assert not (tools / "zoho-crm-test.py").is_symlink()
+    assert (tools / "zoho-crm-test.py").read_bytes() == elsewhere.read_bytes() and mode(tools / "zoho-crm-test.py") == 0o755
+
+    _, again = playbooks.run("provision.yml")
+    assert recap(again)["changed"] == 0
+    statuses = task_statuses(again)
+    assert {task: statuses[task] for task in WRITING_TASKS} == {task: {"skipping"} for task in WRITING_TASKS}
 
 
 def test_loosened_modes_are_repaired_and_reported(playbooks):
