@@ -1,14 +1,18 @@
 """What every benchmark shares: the paths, the figure record, a credentials directory with fresh
 tokens from the stand-in, interleaved timing and percentiles."""
 
+import http.client
 import json
 import math
 import operator
 import os
+import subprocess
 import sys
+import tempfile
 import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
+from urllib.parse import urlencode, urlsplit
 
 ROOT = Path(__file__).resolve().parents[1]
 TOOLS_DIR = ROOT / "roles/zoho_crm/files/tools"
@@ -57,15 +61,88 @@ def provision(zoho, directory, scopes=oauth.DEFAULT_SCOPES):
     code = zoho.self_client_code(list(scopes))
     record = oauth.exchange_code(client, oauth.parse_authorization_response(code))
     token_file = oauth.TokenFile(os.path.join(directory, oauth.TOKENS_FILENAME))
-    with token_file.locked():
-        token_file.write(record)
+    with token_file.locked() as locked:
+        locked.write(record)
     return client, token_file
 
 
 def expire(token_file):
     """Mark the stored access token dead, as it is after the VPS slept past its expiry."""
-    with token_file.locked():
-        token_file.write(dict(token_file.read(), expires_at=oauth.format_time(0)))
+    with token_file.locked() as locked:
+        record = locked.read()
+        record.expires_at = 0
+        locked.write(record)
+
+
+class StandInProcess:
+    """The stand-in in a process of its own (python -m zoho_sandbox), for the timings of calls
+    from this process: in-process, its threads and the client would take turns at one
+    interpreter's lock, and every switch between them would land in the figures. Offers what
+    provision() and the benchmarks use of a Sandbox, through its control endpoints."""
+
+    def __init__(self, *arguments):
+        self.arguments = arguments
+        self.process = None
+        self.transport = oauth.Transport()
+
+    def __enter__(self):
+        with tempfile.TemporaryDirectory() as directory:
+            ready = os.path.join(directory, "ready")
+            self.process = subprocess.Popen([sys.executable, "-m", "zoho_sandbox", "--port", "0", "--ready-file", ready,
+                                             *self.arguments], stdout=subprocess.DEVNULL)
+            deadline = time.monotonic() + 60
+            while not os.path.exists(ready):
+                if self.process.poll() is not None or time.monotonic() > deadline:
+                    raise RuntimeError(f"the stand-in did not start (exit {self.process.poll()})")
+                time.sleep(0.05)
+            with open(ready) as handle:
+                self.base_url = handle.read().strip()
+        self.info = self._control("GET", "/client")
+        return self
+
+    def __exit__(self, *exc):
+        self.transport.close()
+        self.process.terminate()
+        self.process.wait(timeout=30)
+
+    def _control(self, method, path, **form):
+        response = self.transport.request(method, f"{self.base_url}/_sandbox{path}", form=form or None)
+        if response.status != 200:
+            raise RuntimeError(f"the stand-in refused {method} {path}: HTTP {response.status}")
+        return json.loads(response.body)
+
+    @property
+    def client(self):
+        return {key: self.info[key] for key in ("client_id", "client_secret", "redirect_uri")}
+
+    def accounts_url(self):
+        return self.info["accounts_url"]
+
+    def self_client_code(self, scopes):
+        return self._control("POST", "/self-client-code", scope=",".join(scopes))["code"]
+
+    def counters(self):
+        return self._control("GET", "/counters")
+
+
+class BareKeepAliveGet:
+    """The floor of a CRM read: one standard-library http.client connection, kept alive, sending
+    GET api_domain + path with the access token and decoding the JSON answer. Nothing else (no
+    retry, no expiry check, no flattening)."""
+
+    def __init__(self, api_domain, access_token):
+        parts = urlsplit(api_domain)
+        self.prefix = parts.path
+        self.connection = http.client.HTTPConnection(parts.hostname, parts.port, timeout=30)
+        self.headers = {"Authorization": "Zoho-oauthtoken " + access_token, "Accept": "application/json"}
+
+    def get(self, path, params):
+        self.connection.request("GET", f"{self.prefix}{path}?{urlencode(params)}", headers=self.headers)
+        response = self.connection.getresponse()
+        body = response.read()
+        if response.status != 200:
+            raise RuntimeError(f"the bare GET of {path} answered HTTP {response.status}")
+        return json.loads(body)
 
 
 def percentile(values, fraction):

@@ -110,7 +110,7 @@ class LocalHosts:
             codes.write_text(json.dumps({"bench_auth_codes": {
                 name: self.zoho.self_client_code(list(oauth.DEFAULT_SCOPES)) for name in self.names}}))
             command += ["-e", f"@{codes}"]
-        # The deployed tools run with the python3 on PATH: the venv's, which has requests.
+        # The deployed tools run with the python3 on PATH: the venv's.
         environment = dict(os.environ, PATH=f"{VENV_BIN}:{os.environ['PATH']}", ANSIBLE_NOCOLOR="1")
         try:
             began = time.perf_counter()

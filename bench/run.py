@@ -35,7 +35,7 @@ BENCHMARKS = {
     "token_schedule": token_schedule,
     "provisioning": provisioning,
 }
-VERSIONS_OF = ("ansible-core", "requests", "urllib3", "zohocrmsdk8-0")
+VERSIONS_OF = ("ansible-core", "zohocrmsdk8-0")
 
 
 def machine():

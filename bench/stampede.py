@@ -16,8 +16,6 @@ import statistics
 import tempfile
 import time
 
-import requests
-
 # harness first: importing it puts the tools and the stand-in on sys.path.
 from harness import Figure, expire, percentile, provision
 import zoho_crm_oauth as oauth
@@ -37,12 +35,13 @@ def fetch_each_on_its_own(directory, deal_id):
     """The common pattern: read the file, refresh if expired, call: no lock, no re-read."""
     client = oauth.ClientConfig.load(os.path.join(directory, oauth.CLIENT_SECRET_FILENAME))
     record = oauth.TokenFile(os.path.join(directory, oauth.TOKENS_FILENAME)).read()
-    if oauth.needs_refresh(record):
-        record = oauth.refresh_access_token(client, record)
-    response = requests.get(f"{record['api_domain']}/crm/v8/Deals/{deal_id}", params={"fields": "Deal_Name"},
-                            headers={"Authorization": "Zoho-oauthtoken " + record["access_token"]}, timeout=30)
-    if response.status_code != 200:
-        raise oauth.ZohoError(f"HTTP {response.status_code}", code=response.json().get("code"))
+    transport = oauth.Transport()
+    if record.needs_refresh():
+        record = oauth.refresh_access_token(client, record, transport)
+    response = transport.request("GET", f"{record.api_domain}/crm/v8/Deals/{deal_id}", params={"fields": "Deal_Name"},
+                                 headers={"Authorization": "Zoho-oauthtoken " + record.access_token})
+    if response.status != 200:
+        raise oauth.ZohoError(f"HTTP {response.status}", code=(response.json_object() or {}).get("code"))
 
 
 def racer(fetch, directory, deal_id, start, results):

@@ -24,7 +24,6 @@ import random
 import re
 import tempfile
 
-import requests
 import yaml
 
 # harness first: importing it puts the tools and the stand-in on sys.path.
@@ -109,7 +108,7 @@ def simulate(cron_schedule, agent_pattern):
     with Sandbox(port=0) as zoho, tempfile.TemporaryDirectory() as directory:
         client, token_file = provision(zoho, directory)
         deal_url = f"{zoho.api_domain()}/crm/v8/Deals/{zoho.org.deals.id(0)}"
-        session = requests.Session()
+        transport = oauth.Transport()
         first_midnight = (int(zoho.clock.now()) // DAY + 1) * DAY
         for day_number in (0, 1):
             minted_before = zoho.counters()["token"]["refresh_token"]
@@ -118,13 +117,13 @@ def simulate(cron_schedule, agent_pattern):
                                                  agent_pattern):
                 zoho.clock.advance(max(0.0, at - zoho.clock.now()))
                 now = zoho.clock.now()
-                record, refreshed = oauth.refresh_token_file(token_file, client, min_ttl=min_ttl, now=now)
+                record, refreshed = oauth.refresh_token_file(token_file, client, transport, min_ttl=min_ttl, now=now)
                 if actor == "agent":
                     agent_mints += refreshed
-                    response = session.get(deal_url, params={"fields": "Deal_Name"}, timeout=30,
-                                           headers={"Authorization": "Zoho-oauthtoken " + record["access_token"]})
-                    if response.status_code != 200:
-                        raise RuntimeError(f"the simulated agent's call was refused (HTTP {response.status_code}) "
+                    response = transport.request("GET", deal_url, params={"fields": "Deal_Name"},
+                                                 headers={"Authorization": "Zoho-oauthtoken " + record.access_token})
+                    if response.status != 200:
+                        raise RuntimeError(f"the simulated agent's call was refused (HTTP {response.status}) "
                                            f"at {oauth.format_time(now)}: the refresh decision let a token die")
         return zoho.counters()["token"]["refresh_token"] - minted_before, agent_mints
 

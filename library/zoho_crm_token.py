@@ -190,6 +190,17 @@ msg:
   description: Why the module failed, with the fix. Never holds a secret.
   returned: failure only
   type: str
+error_code:
+  description: The kind of failure, for example C(invalid_code), C(Access Denied), C(transport) or C(token_file).
+  returned: failure only
+  type: str
+retry:
+  description:
+    - When the same task may work again. C(now) for a transient failure (network, Zoho busy), C(later) after
+      Zoho's 10-minute minting throttle, C(never) until something is fixed.
+  returned: failure only
+  type: str
+  sample: never
 """
 
 import os
@@ -204,6 +215,7 @@ from ansible.module_utils.zoho_crm_oauth import (
     ClientConfig,
     TokenFile,
     TokenFileError,
+    Transport,
     ZohoError,
     accounts_server_of,
     authorization_state,
@@ -211,7 +223,6 @@ from ansible.module_utils.zoho_crm_oauth import (
     code_digest,
     fingerprint,
     missing_scopes,
-    needs_refresh,
     parse_authorization_response,
     parse_scopes,
     redacted,
@@ -234,6 +245,9 @@ class ZohoTokenModule:
         self.result = dict(changed=False, token_path=self.token_file.path, exchanged=False, refreshed=False,
                            revoked=False, authorization_required=False)
         self._client = None
+        # One try per request, as before any retry policy: Ansible's retries/until is the operator's choice,
+        # and a grant code must never be sent twice.
+        self.transport = Transport(timeout=self.params["timeout"], validate_certs=self.params["validate_certs"])
 
     @property
     def client(self):
@@ -259,7 +273,7 @@ class ZohoTokenModule:
     def _read(self):
         record = self.token_file.read()
         if record:
-            self._hide(record.get("access_token"), record.get("refresh_token"))
+            self._hide(record.access_token, record.refresh_token)
         return record
 
     def _state(self):
@@ -278,16 +292,12 @@ class ZohoTokenModule:
 
     def _mismatch(self, record):
         """Why stored tokens cannot serve what is asked, or None."""
-        if record.get("client_id") and record["client_id"] != self.client.client_id:
+        if record.client_id and record.client_id != self.client.client_id:
             return "they belong to another client ID"
         missing = missing_scopes(record, self.scopes)
         if missing:
             return "they lack the scopes %s" % ", ".join(missing)
         return None
-
-    @property
-    def _http(self):
-        return dict(timeout=self.params["timeout"], validate_certs=self.params["validate_certs"])
 
     def _report(self, record):
         if record:
@@ -319,7 +329,7 @@ class ZohoTokenModule:
                 self._require_authorization("No Zoho tokens at %s yet. Open authorization_url, approve, and re-run "
                                             "with the code (or the whole redirect URL)." % self.token_file.path)
             return self._exchange(None, authorization)
-        new_code = authorization is not None and before.get("code_sha256") != code_digest(authorization.code)
+        new_code = authorization is not None and before.code_sha256 != code_digest(authorization.code)
         mismatch = self._mismatch(before)
         if new_code and (mismatch or self.params["reauthorize"]):
             return self._exchange(before, authorization)
@@ -340,13 +350,13 @@ class ZohoTokenModule:
         if self.module.check_mode:
             return before
         # Replacing tokens: the new ones must carry the scopes and read the CRM before the swap.
-        exchange = store_exchanged_tokens(self.token_file, self.client, authorization, self.scopes, **self._http)
+        exchange = store_exchanged_tokens(self.token_file, self.client, authorization, self.scopes, self.transport)
         after = exchange.record
-        self._hide(after["access_token"], after["refresh_token"])
+        self._hide(after.access_token, after.refresh_token)
         self.result["revoked"] = bool(exchange.revoked)
         if exchange.revoke_error:
             self.module.warn("The replaced refresh token %s was not revoked: %s" % (
-                fingerprint(exchange.replaced["refresh_token"]), exchange.revoke_error))
+                fingerprint(exchange.replaced.refresh_token), exchange.revoke_error))
         mismatch = self._mismatch(after)
         if mismatch:
             self._require_authorization("The code was exchanged, but the new tokens cannot be used: %s. Generate a "
@@ -357,35 +367,39 @@ class ZohoTokenModule:
         if not before:
             raise ZohoError("No Zoho tokens at %s to refresh. Fix: run with state=present and a code first."
                             % self.token_file.path)
-        if not (self.params["force"] or needs_refresh(before, self.params["min_ttl"])):
+        if not (self.params["force"] or before.needs_refresh(self.params["min_ttl"])):
             return before
         self.result.update(changed=True, refreshed=True)
         if self.module.check_mode:
             return before
-        after, refreshed = refresh_token_file(self.token_file, self.client, min_ttl=self.params["min_ttl"],
-                                              force=self.params["force"], **self._http)
-        self._hide(after["access_token"])
+        after, refreshed = refresh_token_file(self.token_file, self.client, self.transport,
+                                              min_ttl=self.params["min_ttl"], force=self.params["force"])
+        self._hide(after.access_token)
         # Another process may have refreshed between our read and the lock: that is fine, and no change of ours.
         self.result.update(changed=refreshed, refreshed=refreshed)
         return after
 
     def revoked(self, before):
-        if before is None:
+        if before is None and not self.token_file.exists():
             return None
-        self.result.update(changed=True, revoked=bool(before))
-        if not before:
+        revocable = bool(before and before.refresh_token)
+        self.result.update(changed=True, revoked=revocable)
+        if before is None:
             self.module.warn("The token file %s is damaged: it is removed, and nothing could be revoked at Zoho."
                              % self.token_file.path)
+        elif not revocable:
+            self.module.warn("The token file %s holds no refresh token: it is removed, and nothing was revoked at "
+                             "Zoho." % self.token_file.path)
         if self.module.check_mode:
             return before
-        with self.token_file.locked():
+        with self.token_file.locked() as locked:
             current = self._read_for("revoked")
-            if current:
+            if current and current.refresh_token:
                 self.result["revoked"] = revoke_refresh_token(accounts_server_of(current, self._client_if_present()),
-                                                              current["refresh_token"], **self._http)
+                                                              current.refresh_token, self.transport)
                 if not self.result["revoked"]:
                     self.module.warn("Zoho no longer knew the refresh token (already revoked); the file was removed.")
-            self.token_file.remove()
+            locked.remove()
         self.token_file.remove_lock()
         return None
 
@@ -394,13 +408,13 @@ class ZohoTokenModule:
         return self.client if os.path.exists(self.params["client_secret_path"]) else None
 
     def _read_for(self, state):
-        """The stored record; for revoking, a damaged file reads as {} (nothing to revoke, remove it)."""
+        """The stored record; for revoking, a damaged file reads as None (nothing to revoke: remove it)."""
         try:
             return self._read()
         except TokenFileError:
-            if state != "revoked":
+            if state != "revoked" or not self.token_file.exists():
                 raise
-            return {}
+            return None
 
     def run(self):
         state = self.params["state"]
@@ -426,7 +440,7 @@ class ZohoTokenModule:
 def _predicted(before, state, scopes):
     """The redacted view check mode shows for the change it predicts (the client-secret file may
     not exist yet, so the scopes come from the arguments or the stored tokens)."""
-    view = dict(redacted(before)) if before else {"scopes": list(parse_scopes(scopes or DEFAULT_SCOPES))}
+    view = redacted(before) if before else {"scopes": list(parse_scopes(scopes or DEFAULT_SCOPES))}
     view.update(expires_at="(new)", access_token="(new)")
     if state == "present":
         view["refresh_token"] = "(new)"
@@ -455,12 +469,8 @@ def main():
     try:
         result = ZohoTokenModule(module).run()
     except ZohoError as exc:
-        module.fail_json(msg=str(exc), error_code=exc.code, token_path=module.params["token_path"], changed=False)
-    except OSError as exc:
-        path = exc.filename or module.params["token_path"]
-        module.fail_json(msg="Cannot use %s (%s). Fix: check the owner, mode and free space of the credentials "
-                             "directory; run as root or as its owner." % (path, exc.strerror or exc),
-                         error_code="os_error", token_path=module.params["token_path"], changed=False)
+        module.fail_json(msg=str(exc), error_code=exc.code, retry=exc.retry, token_path=module.params["token_path"],
+                         changed=False)
     module.exit_json(**result)
 
 

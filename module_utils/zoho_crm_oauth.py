@@ -1,11 +1,14 @@
 # -*- coding: utf-8 -*-
 # Copyright: the zoho_crm provisioning authors
 # MIT License (see LICENSE)
-"""Zoho OAuth 2.0 for Zoho CRM, and the token file that every tool shares.
+"""Zoho OAuth 2.0 for Zoho CRM: the errors, the HTTP transport, the token record and the token file.
 
-The one implementation of Zoho's OAuth protocol in this project. The Ansible module imports it
-as module_utils; the role deploys a byte-identical copy next to the agent's tools. It uses the
-standard library only, because the cron refresh runs on a VPS's bare python3 (3.8 or newer).
+The one implementation of Zoho's OAuth protocol in this project, and of everything it needs. The
+Ansible module imports it as module_utils; the role deploys a byte-identical copy next to the
+agent's tools. It uses the standard library only, because the agent's python3 (OpenClaw's image,
+a VPS's Debian) has nothing else: Python 3.9 to 3.13. Modules a call needs are imported when it
+needs them (http.client and ssl at the first request, hashlib for a fingerprint), so a tool that
+never reaches Zoho does not pay for them.
 
 Zoho's rules that shape this file (see the project's zoho-api reference):
 - the token endpoint reports errors as HTTP 200 with {"error": ...}: success is the presence of
@@ -18,27 +21,15 @@ Zoho's rules that shape this file (see the project's zoho-api reference):
 No message, repr or exception text produced here contains a secret.
 """
 
-import argparse
-import calendar
 import contextlib
 import errno
 import fcntl
-import hashlib
-import hmac
 import json
 import os
 import re
-import secrets
-import ssl
-import sys
-import tempfile
 import time
-import traceback
 from collections import namedtuple
-from http.client import HTTPException
-from urllib.error import HTTPError, URLError
-from urllib.parse import parse_qs, quote, urlencode, urlsplit
-from urllib.request import Request, urlopen
+from urllib.parse import parse_qs, quote, unquote, urlencode, urlsplit
 
 CLIENT_SECRET_FILENAME = "zoho-crm-client-secret.json"
 TOKENS_FILENAME = "zoho-crm-tokens.json"
@@ -52,6 +43,8 @@ SEARCH_SCOPE = "ZohoSearch.securesearch.READ"
 COQL_SCOPE = "ZohoCRM.coql.READ"
 
 DEFAULT_REDIRECT_URI = "http://localhost:8080/oauth/callback"
+# Seconds to wait for a connection, and for each read of an answer.
+CONNECT_TIMEOUT = 10
 DEFAULT_TIMEOUT = 30
 # Refresh this long before expiry, so a request never starts with a token about to die.
 DEFAULT_MIN_TTL = 300
@@ -59,6 +52,10 @@ DEFAULT_MIN_TTL = 300
 LOCK_TIMEOUT = 120
 
 USER_AGENT = "zoho-crm-provisioning"
+# A kept-alive connection idle at least this long is checked for a close by the server before it
+# is used (servers close idle ones after tens of seconds: Zoho's, the stand-in's after 30); one
+# used more recently is not, which saves a system call per request.
+IDLE_CHECK_SECONDS = 1.0
 TOKEN_PATH = "/oauth/v2/token"
 AUTH_PATH = "/oauth/v2/auth"
 
@@ -85,44 +82,83 @@ PLACEHOLDER_PATTERN = re.compile(r"PASTE_|YOUR_|CHANGE_?ME|REPLACE_?ME|^x+$|<.*>
 
 # The guide's token-file fields first, then what this project adds.
 GUIDE_TOKEN_FIELDS = ("access_token", "refresh_token", "expires_in", "api_domain", "token_type", "scope")
-CLIENT_SECRET_FIELDS = ("client_id", "client_secret", "redirect_uri", "auth_uri", "token_uri")
 
 
 # --------------------------------------------------------------------------------------------
-# Errors: each carries a one-line message that names the likely cause and the fix.
+# Errors. Every failure is a ZohoError whose class says what to do about it: the tools' exit
+# status (README, Troubleshooting) and when a caller may try again. str() is one line that names
+# the likely cause and the fix, safe to print and log.
 # --------------------------------------------------------------------------------------------
+
+EXIT_OK = 0
+EXIT_FAILED = 1           # anything else (e.g. no such record)
+EXIT_BAD_ARGUMENTS = 2    # the command line or an argument is wrong
+EXIT_CONFIG = 3           # fix the files (client-secret file, token file, credentials directory)
+EXIT_REAUTHORIZE = 4      # authorize again (refresh token revoked, scope missing, code rejected)
+EXIT_RETRY_LATER = 5      # transient: the network or Zoho; the same command later will work
+
+# When to try again.
+RETRY_NOW = "now"         # within the call, with jittered backoff (connection errors, 429, 5xx)
+RETRY_LATER = "later"     # not before retry_after seconds: Zoho's 10-minute minting throttle
+RETRY_NEVER = "never"     # the same request fails the same way until someone fixes something
+
 
 class ZohoError(Exception):
-    """Base of every error raised here. str() is one line, safe to print and log."""
+    """Base of every error raised here (and by the client)."""
 
     code = "error"
-    retryable = False
+    exit_status = EXIT_FAILED
+    retry = RETRY_NEVER
+    retry_after = None  # seconds, for RETRY_LATER
 
     def __init__(self, message, code=None):
         super(ZohoError, self).__init__(message)
         if code is not None:
             self.code = code
 
+    def as_json(self):
+        """What `zoho-crm.py --json` prints as {"error": ...}."""
+        answer = {"code": self.code, "message": str(self), "exit_status": self.exit_status, "retry": self.retry}
+        if self.retry_after is not None:
+            answer["retry_after"] = self.retry_after
+        return answer
+
+
+class BadArgumentError(ZohoError):
+    """A command-line argument or a call's argument (a record id, a search) is unusable."""
+    code = "bad_argument"
+    exit_status = EXIT_BAD_ARGUMENTS
+
 
 class ConfigError(ZohoError):
-    """The client-secret file or an argument is missing or malformed."""
+    """The client-secret file, a setting or the environment (proxy, CA file) is wrong."""
     code = "config"
+    exit_status = EXIT_CONFIG
+
+
+class CertificateError(ConfigError):
+    """A server's TLS certificate cannot be verified: a re-signing proxy, a clock, a wrong host."""
+    code = "tls_certificate"
 
 
 class TokenFileError(ZohoError):
-    """The token file is missing, unreadable or not a token file."""
+    """The token file or its directory is missing, unreadable, unwritable or not a token file."""
     code = "token_file"
+    exit_status = EXIT_CONFIG
 
 
 class AuthorizationError(ZohoError):
     """The pasted code or redirect URL cannot be used (denied, wrong state, malformed)."""
     code = "authorization"
+    exit_status = EXIT_REAUTHORIZE
 
 
 class TransportError(ZohoError):
-    """The server could not be reached or answered something that is not Zoho's JSON."""
+    """The server could not be reached, timed out, cut its answer off, or answered a 429 or 5xx
+    page that is not Zoho's JSON."""
     code = "transport"
-    retryable = True
+    exit_status = EXIT_RETRY_LATER
+    retry = RETRY_NOW
 
 
 class OAuthError(ZohoError):
@@ -131,23 +167,31 @@ class OAuthError(ZohoError):
 
 class InvalidCodeError(OAuthError):
     code = "invalid_code"
+    exit_status = EXIT_REAUTHORIZE
 
 
 class InvalidClientError(OAuthError):
     code = "invalid_client"
+    exit_status = EXIT_CONFIG
 
 
 class InvalidClientSecretError(OAuthError):
     code = "invalid_client_secret"
+    exit_status = EXIT_CONFIG
 
 
 class InvalidRedirectUriError(OAuthError):
     code = "invalid_redirect_uri"
+    exit_status = EXIT_CONFIG
 
 
 class TokenThrottledError(OAuthError):
-    """Zoho's "Access Denied": more than 10 access tokens minted in 10 minutes."""
+    """Zoho's "Access Denied": more than 10 access tokens minted in 10 minutes. Every request in
+    the window keeps it shut, so nobody retries it at once."""
     code = "Access Denied"
+    exit_status = EXIT_RETRY_LATER
+    retry = RETRY_LATER
+    retry_after = 600
 
 
 class ApiError(ZohoError):
@@ -159,12 +203,19 @@ class ApiError(ZohoError):
         self.details = details or {}
 
 
+class RecordNotFoundError(ApiError):
+    """Zoho has no such record, or the user may not see it."""
+    code = "NOT_FOUND"
+
+
 class InvalidTokenError(ApiError):
     code = "INVALID_TOKEN"
+    exit_status = EXIT_REAUTHORIZE
 
 
 class ScopeMismatchError(ApiError):
     code = "OAUTH_SCOPE_MISMATCH"
+    exit_status = EXIT_REAUTHORIZE
 
     def __init__(self, message, missing_scopes=(), **kwargs):
         super(ScopeMismatchError, self).__init__(message, **kwargs)
@@ -177,51 +228,59 @@ class PermissionDeniedError(ApiError):
 
 class RateLimitError(ApiError):
     code = "TOO_MANY_REQUESTS"
-    retryable = True
+    exit_status = EXIT_RETRY_LATER
+    retry = RETRY_NOW
 
 
 class ServerError(ApiError):
     code = "INTERNAL_ERROR"
-    retryable = True
+    exit_status = EXIT_RETRY_LATER
+    retry = RETRY_NOW
 
 
-def _context_hint(grant):
-    if grant == "refresh_token":
-        return "the refresh token"
-    return "the grant code"
+# Zoho's token-endpoint answers without access_token: (error, grant or None for any) -> the class
+# and the message (%(host)s: the accounts server, %(subject)s: what was sent). The device flow's
+# answers (authorization_pending, slow_down, expired, access_denied, other_dc) belong here too.
+TOKEN_ERRORS = {
+    ("invalid_code", "refresh_token"): (
+        InvalidCodeError,
+        "Zoho rejected the refresh token (invalid_code): it was revoked (password reset, Connected Apps, "
+        "revoke.yml) or evicted by a 21st authorization of this client. Fix: authorize again with a new code."),
+    ("invalid_code", None): (
+        InvalidCodeError,
+        "Zoho rejected the grant code (invalid_code): it expired (redirect codes live 2-3 minutes, Self Client "
+        "codes up to 10), was already used, or belongs to another data center. Fix: generate a new code and "
+        "exchange it at once."),
+    ("invalid_client", None): (
+        InvalidClientError,
+        "Zoho does not know this client at %(host)s (invalid_client): the client ID is wrong, or the account "
+        "lives in another data center. Fix: check client_id and set the data center (us, eu, in, au, jp, ca, sa, "
+        "cn) that your Zoho account uses."),
+    ("invalid_client_secret", None): (
+        InvalidClientSecretError,
+        "Zoho rejected the client secret at %(host)s (invalid_client_secret). Fix: copy the secret again from the "
+        "API console of this data center (secrets can differ per data center)."),
+    ("invalid_redirect_uri", None): (
+        InvalidRedirectUriError,
+        "Zoho rejected the redirect URI (invalid_redirect_uri): it differs from the one registered for the "
+        "client. Fix: make redirect_uri in the client-secret file equal the API console's."),
+    ("access denied", None): (
+        TokenThrottledError,
+        "Zoho refused to mint another access token (Access Denied): more than 10 were requested for "
+        "%(subject)s in 10 minutes. Fix: wait 10 minutes; make sure every process uses the shared token file "
+        "instead of refreshing on its own."),
+}
 
 
 def token_error(body, grant, accounts_server):
     """The typed error for a token-endpoint response without access_token."""
     error = str(body.get("error") or "no access_token in the response")
     host = urlsplit(accounts_server).netloc or accounts_server
-    if error == "invalid_code" and grant == "refresh_token":
-        return InvalidCodeError(
-            "Zoho rejected the refresh token (invalid_code): it was revoked (password reset, Connected Apps, "
-            "revoke.yml) or evicted by a 21st authorization of this client. Fix: authorize again with a new code.")
-    if error == "invalid_code":
-        return InvalidCodeError(
-            "Zoho rejected the grant code (invalid_code): it expired (redirect codes live 2-3 minutes, Self Client "
-            "codes up to 10), was already used, or belongs to another data center. Fix: generate a new code and "
-            "exchange it at once.")
-    if error == "invalid_client":
-        return InvalidClientError(
-            "Zoho does not know this client at %s (invalid_client): the client ID is wrong, or the account lives "
-            "in another data center. Fix: check client_id and set the data center (us, eu, in, au, jp, ca, sa, cn) "
-            "that your Zoho account uses." % host)
-    if error == "invalid_client_secret":
-        return InvalidClientSecretError(
-            "Zoho rejected the client secret at %s (invalid_client_secret). Fix: copy the secret again from the "
-            "API console of this data center (secrets can differ per data center)." % host)
-    if error == "invalid_redirect_uri":
-        return InvalidRedirectUriError(
-            "Zoho rejected the redirect URI (invalid_redirect_uri): it differs from the one registered for the "
-            "client. Fix: make redirect_uri in the client-secret file equal the API console's.")
-    if error.lower() == "access denied":
-        return TokenThrottledError(
-            "Zoho refused to mint another access token (Access Denied): more than 10 were requested for %s in 10 "
-            "minutes. Fix: wait 10 minutes; make sure every process uses the shared token file instead of "
-            "refreshing on its own." % _context_hint(grant))
+    subject = "the refresh token" if grant == "refresh_token" else "the grant code"
+    known = TOKEN_ERRORS.get((error.lower(), grant)) or TOKEN_ERRORS.get((error.lower(), None))
+    if known:
+        error_class, message = known
+        return error_class(message % {"host": host, "subject": subject})
     return OAuthError(
         "Zoho's accounts server %s refused the %s request (%s). Fix: check the client ID, secret and data "
         "center." % (host, grant.replace("_", " "), error[:80]), code=error[:80])
@@ -302,70 +361,301 @@ def api_error(status, body, method, path, granted_scopes=None):
         code=code, status=status, details=details)
 
 
-# Exit statuses of the tools in workspace/tools, so that cron, Ansible and agents can act on the kind
-# of failure without parsing text. argparse itself exits with 2 on a bad command line.
-EXIT_OK = 0
-EXIT_FAILED = 1
-EXIT_CONFIG = 3
-EXIT_REAUTHORIZE = 4
-EXIT_RETRY_LATER = 5
+# --------------------------------------------------------------------------------------------
+# The transport: every request to Zoho (exchange, refresh, revoke, CRM calls) goes through one.
+# --------------------------------------------------------------------------------------------
+
+class Response(object):
+    """An HTTP answer, read whole: status, headers (a mapping whose get() ignores case) and body
+    bytes."""
+
+    __slots__ = ("status", "headers", "body")
+
+    def __init__(self, status, headers, body):
+        self.status = status
+        self.headers = headers
+        self.body = body
+
+    def json_object(self):
+        """The body as a JSON object, or None (empty, not JSON, or not an object)."""
+        try:
+            data = json.loads(self.body.decode("utf-8")) if self.body else None
+        except ValueError:  # also UnicodeDecodeError
+            return None
+        return data if isinstance(data, dict) else None
 
 
-def exit_status(error):
-    """The exit status for a ZohoError: retry later, authorize again, fix the files, or other."""
-    if error.retryable or isinstance(error, TokenThrottledError):
-        return EXIT_RETRY_LATER
-    if isinstance(error, (InvalidCodeError, AuthorizationError, InvalidTokenError, ScopeMismatchError)):
-        return EXIT_REAUTHORIZE
-    if isinstance(error, (ConfigError, TokenFileError, InvalidClientError, InvalidClientSecretError,
-                          InvalidRedirectUriError)):
-        return EXIT_CONFIG
-    return EXIT_FAILED
+class Transport(object):
+    """HTTP/1.1 on the standard library, for everything that talks to Zoho.
+
+    - Keep-alive: one connection per origin, reused by the calls of this process (a connection the
+      server has closed while it was idle is noticed before it is used, and replaced).
+    - TLS verified by default, against the system's CA store, or the one SSL_CERT_FILE and
+      SSL_CERT_DIR (OpenSSL's own variables) name; a CA file named by REQUESTS_CA_BUNDLE or
+      CURL_CA_BUNDLE (as requests honoured them) is trusted too. validate_certs=False is for a
+      local test server only.
+    - Timeouts: timeout is (connect, read) seconds, or one number for both.
+    - Proxies: https URLs go through HTTPS_PROXY (or ALL_PROXY), lower-case names first, unless
+      NO_PROXY names the host, as requests did. Only http:// proxies (CONNECT); plain-http URLs,
+      which this project allows on loopback only, never use one.
+    - Retries: call(attempt) runs attempt again while it raises an error whose retry is RETRY_NOW
+      (connection errors, timeouts, cut-off answers, 429, 5xx), max_retries times, with jittered
+      exponential backoff. Nothing else retries.
+    """
+
+    def __init__(self, timeout=(CONNECT_TIMEOUT, DEFAULT_TIMEOUT), validate_certs=True, max_retries=0,
+                 backoff=0.5, max_backoff=5.0):
+        self.timeout = tuple(timeout) if isinstance(timeout, (tuple, list)) else (timeout, timeout)
+        self.validate_certs = validate_certs
+        self.max_retries = max_retries
+        self.backoff = backoff
+        self.max_backoff = max_backoff
+        self._connections = {}
+        self._proxies = {}  # origin -> the proxy's host:port
+        self._origins = {}  # "scheme://host:port" -> its urlsplit, split once
+        self._last_used = {}  # origin -> time.monotonic() of its connection's last answer
+        self._tls_context = None
+
+    def __repr__(self):
+        return "Transport(timeout=%r, max_retries=%r)" % (self.timeout, self.max_retries)
+
+    # ---- what callers use ------------------------------------------------------------------
+
+    def call(self, attempt):
+        """attempt() with retries: again after a jittered backoff while it raises a RETRY_NOW error."""
+        failures = 0
+        while True:
+            try:
+                return attempt()
+            except ZohoError as exc:
+                if exc.retry != RETRY_NOW or failures >= self.max_retries:
+                    raise
+            time.sleep(self.backoff_delay(failures))
+            failures += 1
+
+    def backoff_delay(self, failures):
+        import random
+        ceiling = min(self.max_backoff, self.backoff * (2 ** failures))
+        # Jitter spreads out processes that failed together, so they do not retry together.
+        return random.uniform(ceiling / 2, ceiling)
+
+    def request(self, method, url, params=None, form=None, json_body=None, headers=None):
+        """One HTTP exchange, no retry. params go in the query string, form in an urlencoded body
+        (secrets never go in a query string: it ends up in server logs), json_body as JSON.
+        Returns a Response whatever its status; raises TransportError when there is none."""
+        parts, target = self._split(url)
+        if params:
+            target += ("&" if "?" in target else "?") + urlencode(params)
+        sent = {"User-Agent": USER_AGENT, "Accept": "application/json", "Accept-Encoding": "gzip"}
+        body = None
+        if form is not None:
+            body = urlencode(form).encode("ascii")
+            sent["Content-Type"] = "application/x-www-form-urlencoded"
+        elif json_body is not None:
+            body = json.dumps(json_body).encode("utf-8")
+            sent["Content-Type"] = "application/json"
+        sent.update(headers or {})
+        return self.send(method, parts, target, body, sent)
+
+    def _split(self, url):
+        """(urlsplit of the URL's origin, the rest: path and query). Origins are few, calls many."""
+        start = url.find("://")
+        slash = url.find("/", start + 3 if start >= 0 else 0)
+        origin, target = (url, "/") if slash < 0 else (url[:slash], url[slash:])
+        parts = self._origins.get(origin)
+        if parts is None:
+            parts = self._origins[origin] = urlsplit(origin)
+        return parts, target.split("#", 1)[0]
+
+    def close(self):
+        for connection in self._connections.values():
+            connection.close()
+        self._connections.clear()
+
+    # ---- connections -----------------------------------------------------------------------
+
+    def send(self, method, parts, target, body, headers):
+        """Send one request on the origin's connection; parts is the urlsplit of the URL's origin,
+        target its path and query."""
+        import http.client
+        origin = (parts.scheme, parts.hostname, parts.port)
+        connection = self._connection(origin, parts)
+        try:
+            if connection.sock is None:
+                connection.connect()
+                connection.sock.settimeout(self.timeout[1])
+            connection.request(method, target, body=body, headers=headers)
+            answer = connection.getresponse()
+            raw = answer.read()
+        except (OSError, http.client.HTTPException) as exc:
+            failure = self._failure(exc, parts, self._proxies.get(origin))
+            self._drop(origin)
+            raise failure
+        if answer.will_close:
+            self._drop(origin)
+        else:
+            self._last_used[origin] = time.monotonic()
+        if answer.getheader("content-encoding") == "gzip":
+            import zlib
+            try:
+                raw = zlib.decompress(raw, 16 + zlib.MAX_WBITS)
+            except zlib.error:
+                raise TransportError("%s sent a damaged compressed answer. Fix: retry later." % parts.netloc)
+        return Response(answer.status, answer.msg, raw)
+
+    def _connection(self, origin, parts):
+        connection = self._connections.get(origin)
+        if connection is None:
+            connection = self._connections[origin] = self._new_connection(origin, parts)
+        elif (connection.sock is not None and time.monotonic() - self._last_used.get(origin, 0) >= IDLE_CHECK_SECONDS
+              and _closed_by_peer(connection.sock)):
+            connection.close()  # reconnected by send()
+        return connection
+
+    def _drop(self, origin):
+        connection = self._connections.pop(origin, None)
+        if connection is not None:
+            connection.close()
+
+    def _new_connection(self, origin, parts):
+        import http.client
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise ConfigError("%r is not an http(s) URL. Fix: check the server URL (Zoho's are https)."
+                              % parts.geturl()[:80])
+        host, port = parts.hostname, parts.port
+        if parts.scheme == "http":
+            return http.client.HTTPConnection(host, port or 80, timeout=self.timeout[0])
+        proxy = proxy_for(host, port or 443)
+        if proxy is None:
+            return http.client.HTTPSConnection(host, port or 443, timeout=self.timeout[0],
+                                               context=self.tls_context())
+        self._proxies[origin] = "%s:%d" % (proxy.hostname, proxy.port or 8080)
+        connection = http.client.HTTPSConnection(proxy.hostname, proxy.port or 8080, timeout=self.timeout[0],
+                                                 context=self.tls_context())
+        connection.set_tunnel(host, port or 443, headers=_proxy_headers(proxy))
+        return connection
+
+    def tls_context(self):
+        if self._tls_context is None:
+            import ssl
+            context = ssl.create_default_context()
+            bundle = os.environ.get("REQUESTS_CA_BUNDLE") or os.environ.get("CURL_CA_BUNDLE")
+            try:
+                if bundle:
+                    context.load_verify_locations(cafile=bundle)
+            except (OSError, ssl.SSLError) as exc:
+                raise CertificateError("Cannot load the CA bundle %s named by REQUESTS_CA_BUNDLE or CURL_CA_BUNDLE "
+                                       "(%s). Fix: point it at a PEM file of CA certificates, or unset it to use "
+                                       "the system's." % (bundle, getattr(exc, "strerror", None) or exc))
+            if not self.validate_certs:
+                context.check_hostname = False
+                context.verify_mode = ssl.CERT_NONE
+            self._tls_context = context
+        return self._tls_context
+
+    def _failure(self, exc, parts, proxy):
+        """The typed error for a failed exchange. It names the host, the proxy and the kind of
+        failure, never a URL's query (which may hold a page token)."""
+        import socket
+        import ssl
+        via = " through the proxy %s" % proxy if proxy else ""
+        if isinstance(exc, ssl.SSLCertVerificationError):
+            return CertificateError(
+                "Cannot verify the TLS certificate of %s%s (%s). Fix: if a proxy re-signs TLS, point SSL_CERT_FILE "
+                "(or REQUESTS_CA_BUNDLE) at its CA file; else check the host name and the clock."
+                % (parts.netloc, via, exc.verify_message or "certificate verify failed"))
+        if isinstance(exc, socket.timeout) or "timed out" in str(exc):
+            return TransportError("%s did not answer within %g s%s (timed out). Fix: retry later; check the "
+                                  "network." % (parts.netloc, self.timeout[1], via))
+        if proxy and str(exc).startswith("Tunnel connection failed"):
+            return ConfigError("The proxy %s refused to connect to %s (%s). Fix: check HTTPS_PROXY (host, port, "
+                               "user and password) and NO_PROXY." % (proxy, parts.netloc, str(exc)[:80]))
+        return TransportError("Cannot reach %s%s (%s). Fix: check the network and DNS, the proxy settings "
+                              "(HTTPS_PROXY, NO_PROXY) and the server URL." % (parts.netloc, via, _reason(exc)))
 
 
-class ArgumentParser(argparse.ArgumentParser):
-    """argparse with the tools' error convention: one line naming the cause and the fix, exit 2
-    (argparse's own exits with usage lines first, which an agent reading stderr must then skip)."""
-
-    def error(self, message):
-        self.exit(2, "Error: %s. Fix: see %s --help.\n" % (message, self.prog))
-
-
-def run_tool(main, argv=None):
-    """Run a tool's main(argv), which returns an exit status. Failures become one line on stderr
-    and an exit status, never a traceback: a traceback's messages could quote a secret."""
-    # Whatever umask cron or a shell hands over, what a tool creates (lock, log) is the user's alone.
-    os.umask(0o077)
-    for stream in (sys.stdout, sys.stderr):
-        # The guide's check marks must not crash a tool whose terminal or log is not UTF-8.
-        reconfigure = getattr(stream, "reconfigure", None)
-        if reconfigure is not None:
-            reconfigure(errors="backslashreplace")
+def _closed_by_peer(sock):
+    """True when an idle keep-alive socket is readable: the server closed it (or sent garbage)."""
+    import select
     try:
-        return main(argv)
-    except ZohoError as exc:
-        sys.stderr.write("Error: %s\n" % exc)
-        return exit_status(exc)
-    except KeyboardInterrupt:
-        sys.stderr.write("Interrupted.\n")
-        return 130
-    except BrokenPipeError:
-        # The reader went away (e.g. `| head`): not a failure, and nothing more can be written.
-        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
-        return EXIT_OK
-    except OSError as exc:
-        sys.stderr.write("Error: %s. Fix: check the owner, mode and free space of the credentials directory.\n"
-                         % exc)
-        return EXIT_CONFIG
-    except Exception as exc:  # the last resort that keeps tracebacks away from users and logs
-        frame = traceback.extract_tb(exc.__traceback__)[-1]
-        sys.stderr.write("Error: unexpected %s at %s:%d. Fix: report it with the command that was run.\n" % (
-            type(exc).__name__, os.path.basename(frame.filename), frame.lineno))
-        return EXIT_FAILED
+        return bool(select.select([sock], [], [], 0)[0])
+    except (OSError, ValueError):
+        return True
+
+
+def _reason(exc):
+    import http.client
+    if isinstance(exc, http.client.IncompleteRead):
+        return "the answer was cut off"
+    if isinstance(exc, http.client.RemoteDisconnected):
+        return "the connection was closed without an answer"
+    if isinstance(exc, OSError) and exc.strerror:
+        return "%s: %s" % (type(exc).__name__, exc.strerror)
+    if isinstance(exc, OSError) and exc.args:  # e.g. http.client's "Tunnel connection failed: 407 ..."
+        return str(exc.args[0])[:120]
+    return type(exc).__name__
+
+
+def _environment(name):
+    """A proxy variable as requests read it: the lower-case name wins, even when set empty."""
+    value = os.environ.get(name)
+    if value is None:
+        value = os.environ.get(name.upper())
+    return value or None
+
+
+def proxy_for(host, port):
+    """The proxy (a urlsplit result) for an https request to host:port, or None."""
+    proxy = _environment("https_proxy") or _environment("all_proxy")
+    if not proxy or bypasses_proxy(host, port):
+        return None
+    parts = urlsplit(proxy if "://" in proxy else "http://" + proxy)
+    if parts.scheme != "http" or not parts.hostname:
+        raise ConfigError("The proxy %s://%s in HTTPS_PROXY (or ALL_PROXY) is not an http:// proxy. Fix: use "
+                          "http://HOST:PORT (the tools tunnel TLS through it with CONNECT)."
+                          % (parts.scheme, parts.hostname or "?"))
+    return parts
+
+
+def bypasses_proxy(host, port):
+    """NO_PROXY, as requests read it: "*", host names (each covers its subdomains; a leading dot
+    is optional), host:port, IP addresses and CIDR networks, comma-separated."""
+    host = host.lower()
+    host_is_ip = bool(re.match(r"^[0-9.]+$", host)) or ":" in host
+    for entry in (_environment("no_proxy") or "").lower().split(","):
+        entry = entry.strip()
+        if entry == "*":
+            return True
+        with_port = re.match(r"^(\[[^]]*\]|[^:]*):(\d+)$", entry)
+        if with_port:
+            if int(with_port.group(2)) != port:
+                continue
+            entry = with_port.group(1)
+        name = entry.strip("[]").lstrip("*").lstrip(".")
+        if not name:
+            continue
+        if host_is_ip and re.match(r"^[0-9a-f:.]+(/[0-9]+)?$", name):
+            import ipaddress
+            try:
+                if ipaddress.ip_address(host) in ipaddress.ip_network(name, strict=False):
+                    return True
+            except ValueError:
+                continue
+        elif host == name or host.endswith("." + name):
+            return True
+    return False
+
+
+def _proxy_headers(proxy):
+    if proxy.username is None:
+        return {}
+    import base64
+    credentials = "%s:%s" % (unquote(proxy.username), unquote(proxy.password or ""))
+    return {"Proxy-Authorization": "Basic " + base64.b64encode(credentials.encode("utf-8")).decode("ascii")}
 
 
 # --------------------------------------------------------------------------------------------
-# Configuration: data centers, the client-secret file, where the files live.
+# Configuration: data centers, the client-secret file, URLs secrets may go to.
 # --------------------------------------------------------------------------------------------
 
 def data_center(code):
@@ -384,19 +674,6 @@ def data_center_of(accounts_server):
         if dc.accounts_url == origin:
             return dc.code
     return None
-
-
-def default_credentials_dir():
-    """ZOHO_CRM_CREDENTIALS_DIR, else $OPENCLAW_STATE_DIR/credentials, else <home>/credentials
-    found from this file's place in <home>/workspace/tools."""
-    explicit = os.environ.get("ZOHO_CRM_CREDENTIALS_DIR")
-    if explicit:
-        return explicit
-    state_dir = os.environ.get("OPENCLAW_STATE_DIR")
-    if state_dir:
-        return os.path.join(state_dir, "credentials")
-    tools_dir = os.path.dirname(os.path.abspath(__file__))
-    return os.path.join(os.path.dirname(os.path.dirname(tools_dir)), "credentials")
 
 
 def _origin(url):
@@ -530,14 +807,12 @@ def parse_scopes(value):
 AuthorizationResponse = namedtuple("AuthorizationResponse", "code state location accounts_server")
 
 
-def new_state():
-    return secrets.token_urlsafe(16)
-
-
 def authorization_state(client, token_path):
     """The state of every authorization URL for one token file, derived from the client secret:
     the same on every run of the module and the init tool, unguessable without the secret, and
     checkable when a redirect URL is pasted without storing anything."""
+    import hashlib
+    import hmac
     message = ("zoho_crm_token:" + os.path.abspath(token_path)).encode("utf-8")
     return hmac.new(client.client_secret.encode("utf-8"), message, hashlib.sha256).hexdigest()[:24]
 
@@ -606,11 +881,13 @@ def fingerprint(secret):
     """A short, non-reversible label for a secret, for diffs and logs."""
     if not secret:
         return None
+    import hashlib
     return "sha256:" + hashlib.sha256(secret.encode("utf-8")).hexdigest()[:12]
 
 
 def code_digest(code):
     """What the token file stores about the code it came from: enough to recognise a re-run."""
+    import hashlib
     return hashlib.sha256(code.encode("utf-8")).hexdigest()
 
 
@@ -623,114 +900,96 @@ def mask(token):
 # The token endpoint.
 # --------------------------------------------------------------------------------------------
 
-def _ssl_context(validate_certs):
-    if validate_certs:
-        return ssl.create_default_context()
-    context = ssl.create_default_context()
-    context.check_hostname = False
-    context.verify_mode = ssl.CERT_NONE
-    return context
-
-
-def _send(request, timeout, validate_certs):
-    """(status, body bytes) of one HTTP exchange; TransportError when there is none."""
-    try:
-        response = urlopen(request, timeout=timeout, context=_ssl_context(validate_certs))
-        return response.status, response.read()
-    except HTTPError as exc:
-        return exc.code, exc.read()
-    except (URLError, OSError, ValueError, HTTPException) as exc:  # HTTPException: e.g. a cut-off body
-        reason = getattr(exc, "reason", None) or exc
-        raise TransportError("Cannot reach %s (%s). Fix: check the network and DNS, and the server URL."
-                             % (urlsplit(request.full_url).netloc, str(reason)[:120]))
-
-
-def _json_object(raw):
-    try:
-        body = json.loads(raw.decode("utf-8")) if raw else None
-    except ValueError:
-        return None
-    return body if isinstance(body, dict) else None
-
-
-def post_form(url, fields, timeout=DEFAULT_TIMEOUT, validate_certs=True):
-    """POST fields as an urlencoded body (never the query string: it ends up in server logs) and
-    return (status, decoded JSON object or None)."""
-    request = Request(url, data=urlencode(fields).encode("ascii"), method="POST", headers={
-        "Content-Type": "application/x-www-form-urlencoded",
-        "Accept": "application/json",
-        "User-Agent": USER_AGENT,
-    })
-    status, raw = _send(request, timeout, validate_certs)
-    body = _json_object(raw)
-    if body is None and status != 200:
-        raise TransportError("%s answered HTTP %s without JSON. Fix: retry later; check the accounts server URL."
-                             % (urlsplit(url).netloc, status))
-    return status, body
-
-
-def probe_api(record, timeout=DEFAULT_TIMEOUT, validate_certs=True):
-    """Read one record id with the record's access token, from the first module its scopes allow:
-    proof that new tokens work before they replace old ones. Raises the CRM's typed error."""
-    granted = parse_scopes(record.get("scope") or "")
-    # Not Notes: listing all notes is for admins only (403 NOT_SUPPORTED otherwise).
-    modules = [scope.split(".")[2] for scope in granted
-               if re.match(r"(?i)^ZohoCRM\.modules\.[a-z_]+\.(READ|ALL)$", scope)
-               and scope.split(".")[2].lower() != "notes"]
-    if not modules:
-        return
-    path = "/crm/v8/%s?fields=id&per_page=1" % modules[0].title()
-    request = Request(record["api_domain"].rstrip("/") + path, method="GET", headers={
-        "Authorization": "Zoho-oauthtoken " + record["access_token"],
-        "Accept": "application/json",
-        "User-Agent": USER_AGENT,
-    })
-    status, raw = _send(request, timeout, validate_certs)
-    if status not in (200, 204):
-        raise api_error(status, _json_object(raw), "GET", path, granted)
-
-
-def request_tokens(token_url, fields, grant, timeout=DEFAULT_TIMEOUT, validate_certs=True):
-    """One token-endpoint call; returns the response when it carries an access token."""
-    _status, body = post_form(token_url, fields, timeout=timeout, validate_certs=validate_certs)
+def _token_request(transport, token_url, fields, grant):
+    """One token-endpoint call; the response when it carries an access token, else the typed error."""
+    response = transport.request("POST", token_url, form=fields)
+    body = response.json_object()
+    host = urlsplit(token_url).netloc
+    if body is None and (response.status == 429 or response.status >= 500 or response.status == 200):
+        raise TransportError("%s answered HTTP %s without JSON (an error page of Zoho's or a proxy's). Fix: retry "
+                             "later; if it persists, check the accounts server URL." % (host, response.status))
     if body is None:
-        raise TransportError("%s answered without JSON. Fix: retry later." % urlsplit(token_url).netloc)
+        raise ConfigError("%s answered HTTP %s without JSON: %s is not a Zoho token endpoint. Fix: check token_uri "
+                          "in the client-secret file (your data center's accounts server, e.g. %s)."
+                          % (host, response.status, token_url[:80], DATA_CENTERS["us"].accounts_url + TOKEN_PATH))
     if not body.get("access_token"):
         raise token_error(body, grant, _accounts_base(token_url))
     return body
 
 
-def exchange_code(client, authorization, timeout=DEFAULT_TIMEOUT, validate_certs=True, now=None):
-    """Exchange a grant code for tokens; returns the new token record (not yet written)."""
+def exchange_code(client, authorization, transport=None, now=None):
+    """Exchange a grant code for tokens; returns the new TokenRecord (not yet written). Never
+    retried: a code works once, and a retry after a lost answer would find it spent."""
     accounts_server, token_url = token_endpoint_for(client, authorization)
-    fields = [("grant_type", "authorization_code"), ("client_id", client.client_id),
-              ("client_secret", client.client_secret), ("code", authorization.code)]
     # Redirect-issued codes must name the same redirect URI; Self Client codes have none, and Zoho
-    # ignores it for them.
-    # (the official SDK sends it too).
-    fields.append(("redirect_uri", client.redirect_uri))
-    response = request_tokens(token_url, fields, "authorization_code", timeout, validate_certs)
+    # ignores it for them (the official SDK sends it too).
+    fields = [("grant_type", "authorization_code"), ("client_id", client.client_id),
+              ("client_secret", client.client_secret), ("code", authorization.code),
+              ("redirect_uri", client.redirect_uri)]
+    response = _token_request(transport or Transport(), token_url, fields, "authorization_code")
     if not response.get("refresh_token"):
         raise AuthorizationError("Zoho issued no refresh token: the authorization lacked access_type=offline "
                                  "and prompt=consent. Fix: use the authorization URL this tool prints.")
-    return token_record(response, client, accounts_server, now=now, code=authorization.code,
-                        location=authorization.location)
+    return TokenRecord.from_token_response(response, client, accounts_server, now=now, code=authorization.code,
+                                           location=authorization.location)
 
 
-def refresh_access_token(client, record, timeout=DEFAULT_TIMEOUT, validate_certs=True, now=None):
-    """Mint a new access token; the refresh token is kept (Zoho never rotates it)."""
+def refresh_access_token(client, record, transport=None, now=None):
+    """Mint a new access token (retried as the transport says); the refresh token is kept (Zoho
+    never rotates it)."""
+    refresh_token = record.require_refresh_token()
     accounts_server = accounts_server_of(record, client)
     fields = [("grant_type", "refresh_token"), ("client_id", client.client_id),
-              ("client_secret", client.client_secret), ("refresh_token", record["refresh_token"])]
-    response = request_tokens(accounts_server + TOKEN_PATH, fields, "refresh_token", timeout, validate_certs)
-    return token_record(response, client, accounts_server, now=now, previous=record)
+              ("client_secret", client.client_secret), ("refresh_token", refresh_token)]
+    transport = transport or Transport()
+    response = transport.call(lambda: _token_request(transport, accounts_server + TOKEN_PATH, fields,
+                                                     "refresh_token"))
+    return TokenRecord.from_token_response(response, client, accounts_server, now=now, previous=record)
+
+
+def revoke_refresh_token(accounts_server, refresh_token, transport=None):
+    """Revoke at Zoho. True when revoked now, False when Zoho no longer knows the token."""
+    transport = transport or Transport()
+    url = accounts_server.rstrip("/") + TOKEN_PATH + "/revoke"
+
+    def attempt():
+        response = transport.request("POST", url, form=[("token", refresh_token)])
+        if response.status == 200 and (response.json_object() or {}).get("status") == "success":
+            return True
+        if response.status == 400:
+            return False
+        raise TransportError("%s answered the revoke with HTTP %s. Fix: retry later; if it persists, revoke the "
+                             "client under Connected Apps in Zoho Accounts." % (urlsplit(url).netloc,
+                                                                                response.status))
+    return transport.call(attempt)
+
+
+def probe_api(record, transport=None):
+    """Read one record id with the record's access token, from the first module its scopes allow:
+    proof that new tokens work before they replace old ones. Raises the CRM's typed error."""
+    # Not Notes: listing all notes is for admins only (403 NOT_SUPPORTED otherwise).
+    modules = [scope.split(".")[2] for scope in record.scopes
+               if re.match(r"(?i)^ZohoCRM\.modules\.[a-z_]+\.(READ|ALL)$", scope)
+               and scope.split(".")[2].lower() != "notes"]
+    if not modules:
+        return
+    transport = transport or Transport()
+    path = "/crm/v8/%s" % modules[0].title()
+
+    def attempt():
+        response = transport.request("GET", record.api_domain.rstrip("/") + path,
+                                     params=[("fields", "id"), ("per_page", "1")],
+                                     headers={"Authorization": "Zoho-oauthtoken " + record.access_token})
+        if response.status not in (200, 204):
+            raise api_error(response.status, response.json_object(), "GET", path, record.scopes)
+    transport.call(attempt)
 
 
 def accounts_server_of(record, client):
     """Where a token record's tokens live. Files written by the manual guide's script do not say,
     so the client-secret file's server is assumed (client may be None when there is none)."""
-    if record.get("accounts_server"):
-        return record["accounts_server"]
+    if record.accounts_server:
+        return record.accounts_server
     if client is None:
         raise ConfigError("The token file does not name the accounts server that issued it, and there is no "
                           "client-secret file to take it from. Fix: restore the client-secret file (run the "
@@ -740,15 +999,13 @@ def accounts_server_of(record, client):
 
 def missing_scopes(record, wanted):
     """The wanted scopes that a token record's scopes do not cover."""
-    granted = parse_scopes(record.get("scope") or "")
-    return [scope for scope in parse_scopes(wanted) if not scope_satisfied(scope, granted)]
+    return [scope for scope in parse_scopes(wanted) if not scope_satisfied(scope, record.scopes)]
 
 
 ExchangeResult = namedtuple("ExchangeResult", "record replaced revoked revoke_error")
 
 
-def store_exchanged_tokens(token_file, client, authorization, scopes=None, timeout=DEFAULT_TIMEOUT,
-                           validate_certs=True):
+def store_exchanged_tokens(token_file, client, authorization, scopes=None, transport=None):
     """Exchange a grant code and store its tokens, under the token file's lock.
 
     Into an empty (or unreadable) file the new tokens go as they are. When they would replace
@@ -758,12 +1015,13 @@ def store_exchanged_tokens(token_file, client, authorization, scopes=None, timeo
     revoked; a failure there is returned in revoke_error rather than raised, since the new tokens
     are in place.
     """
-    with token_file.locked():
+    transport = transport or Transport()
+    with token_file.locked() as locked:
         try:
-            replaced = token_file.read()
+            replaced = locked.read()
         except TokenFileError:
             replaced = None  # damaged beyond use: nothing worth keeping
-        record = exchange_code(client, authorization, timeout=timeout, validate_certs=validate_certs)
+        record = exchange_code(client, authorization, transport=transport)
         if replaced:
             try:
                 missing = missing_scopes(record, scopes or client.scopes)
@@ -771,38 +1029,25 @@ def store_exchanged_tokens(token_file, client, authorization, scopes=None, timeo
                     raise AuthorizationError(
                         "The new code's tokens lack %s, so the stored tokens were kept. Fix: generate a code "
                         "for all the scopes (%s)." % (", ".join(missing), ",".join(scopes or client.scopes)))
-                probe_api(record, timeout=timeout, validate_certs=validate_certs)
+                probe_api(record, transport)
             except ZohoError:
-                with contextlib.suppress(ZohoError):
-                    revoke_refresh_token(accounts_server_of(record, client), record["refresh_token"],
-                                         timeout=timeout, validate_certs=validate_certs)
+                try:
+                    revoke_refresh_token(accounts_server_of(record, client), record.refresh_token, transport)
+                except ZohoError:
+                    pass  # the error that matters is the one being raised
                 raise
-        token_file.write(record)
+        locked.write(record)
     revoked, revoke_error = None, None
-    if replaced and replaced["refresh_token"] != record["refresh_token"]:
+    if replaced and replaced.refresh_token and replaced.refresh_token != record.refresh_token:
         try:
-            revoked = revoke_refresh_token(accounts_server_of(replaced, client), replaced["refresh_token"],
-                                           timeout=timeout, validate_certs=validate_certs)
+            revoked = revoke_refresh_token(accounts_server_of(replaced, client), replaced.refresh_token, transport)
         except ZohoError as exc:
             revoke_error = exc
     return ExchangeResult(record, replaced, revoked, revoke_error)
 
 
-def revoke_refresh_token(accounts_server, refresh_token, timeout=DEFAULT_TIMEOUT, validate_certs=True):
-    """Revoke at Zoho. True when revoked now, False when Zoho no longer knows the token."""
-    status, body = post_form(accounts_server.rstrip("/") + TOKEN_PATH + "/revoke", [("token", refresh_token)],
-                             timeout=timeout, validate_certs=validate_certs)
-    if status == 200 and body and body.get("status") == "success":
-        return True
-    if status == 400:
-        return False
-    host = urlsplit(accounts_server).netloc
-    raise TransportError("%s answered the revoke with HTTP %s. Fix: retry later; if it persists, revoke the "
-                         "client under Connected Apps in Zoho Accounts." % (host, status))
-
-
 # --------------------------------------------------------------------------------------------
-# Token records and the token file.
+# The token record: what the token file holds.
 # --------------------------------------------------------------------------------------------
 
 def format_time(timestamp):
@@ -810,7 +1055,20 @@ def format_time(timestamp):
 
 
 def parse_time(text):
-    return calendar.timegm(time.strptime(text, "%Y-%m-%dT%H:%M:%SZ"))
+    """The timestamp of a format_time text (UTC); ValueError (or TypeError) for anything else."""
+    match = re.match(r"^(\d{4})-(\d\d)-(\d\d)T(\d\d):(\d\d):(\d\d)Z$", text)
+    if not match:
+        raise ValueError("not a time like 2026-01-31T23:59:59Z: %r" % text[:40])
+    year, month, day, hour, minute, second = (int(part) for part in match.groups())
+    if not (1 <= month <= 12 and 1 <= day <= 31 and hour < 24 and minute < 60 and second < 61):
+        raise ValueError("not a time: %r" % text[:40])
+    # Days since 1970-01-01 in the proleptic Gregorian calendar (the civil-from-days inverse).
+    years = year - (month <= 2)
+    era = years // 400
+    day_of_era = (years - era * 400) * 365 + (years - era * 400) // 4 - (years - era * 400) // 100 + \
+        (153 * (month + (-3 if month > 2 else 9)) + 2) // 5 + day - 1
+    days = era * 146097 + day_of_era - 719468
+    return days * 86400 + hour * 3600 + minute * 60 + second
 
 
 def _expires_in_seconds(response):
@@ -820,69 +1078,165 @@ def _expires_in_seconds(response):
     return int(response.get("expires_in") or 3600)
 
 
-def token_record(response, client, accounts_server, now=None, previous=None, code=None, location=None):
-    """The token file's content after an exchange or a refresh. The data center comes from Zoho's
-    accounts server, else the redirect's location, else the client-secret file."""
-    now = time.time() if now is None else now
-    previous = previous or {}
-    expires_in = _expires_in_seconds(response)
-    scope = response.get("scope") or previous.get("scope") or " ".join(client.scopes)
-    record = {
-        "access_token": response["access_token"],
-        "refresh_token": response.get("refresh_token") or previous.get("refresh_token"),
-        "expires_in": expires_in,
-        "api_domain": response.get("api_domain") or previous.get("api_domain"),
-        "token_type": response.get("token_type") or "Bearer",
-        "scope": " ".join(parse_scopes(scope)),
-        "expires_at": format_time(now + expires_in),
-        "accounts_server": accounts_server,
-        "data_center": (data_center_of(accounts_server) or location or previous.get("data_center")
-                        or client.data_center),
-        "client_id": client.client_id,
-        "code_sha256": code_digest(code) if code else previous.get("code_sha256"),
-        "updated_at": format_time(now),
-    }
-    if not record["refresh_token"]:
-        raise TokenFileError("No refresh token in the response nor in the token file. Fix: authorize again.")
-    if not record["api_domain"]:
-        raise TransportError("Zoho's token response lacks api_domain. Fix: retry; if it persists, report it.")
-    require_secure_url(record["api_domain"], "The token response's api_domain", TransportError,
-                       "check the accounts server URL; Zoho's API domains are https.")
-    return record
+class TokenRecord(object):
+    """The token file's content: an access token with its expiry, api_domain and scopes; the
+    refresh token that mints the next one (optional here: only a refresh needs it); where the
+    tokens came from. from_json() and to_json() convert it from and to the file's JSON, keeping
+    fields this code does not know; repr() shows fingerprints, never a token. source names the file
+    a record was read from, for messages."""
 
+    KNOWN_FIELDS = GUIDE_TOKEN_FIELDS + ("expires_at", "accounts_server", "data_center", "client_id",
+                                         "code_sha256", "updated_at")
 
-def expires_at(record):
-    """Expiry as a timestamp; 0 for a file without expires_at (e.g. written by the manual guide's
-    script), so such tokens refresh on first use."""
-    try:
-        return parse_time(record["expires_at"])
-    except (KeyError, TypeError, ValueError):
-        return 0
+    def __init__(self, access_token, api_domain, expires_at=None, refresh_token=None, scopes=(), expires_in=None,
+                 token_type="Bearer", accounts_server=None, data_center=None, client_id=None, code_sha256=None,
+                 updated_at=None, extra=None, source=None):
+        self.access_token = access_token
+        self.api_domain = api_domain
+        self.expires_at = expires_at  # a timestamp, or None when unknown (the guide's script wrote none)
+        self.refresh_token = refresh_token
+        self.scopes = parse_scopes(scopes)
+        self.expires_in = expires_in
+        self.token_type = token_type
+        self.accounts_server = accounts_server
+        self.data_center = data_center
+        self.client_id = client_id
+        self.code_sha256 = code_sha256
+        self.updated_at = updated_at
+        self.extra = dict(extra or {})
+        self.source = source
 
+    @classmethod
+    def from_json(cls, data, path):
+        """The record in a token file's JSON object; TokenFileError naming the file when it is not one."""
+        missing = [key for key in ("access_token", "api_domain") if not isinstance(data.get(key), str)
+                   or not data[key]]
+        if missing:
+            raise TokenFileError("The token file %s lacks %s. Fix: authorize again (provision.yml with "
+                                 "zoho_crm_auth_code, or tools/zoho-crm-oauth-exchange.py)." % (path, ", ".join(missing)))
+        require_secure_url(data["api_domain"], "The token file's api_domain", TokenFileError,
+                           "authorize again: Zoho's token response names an https API domain.")
+        try:
+            expires = parse_time(data["expires_at"]) if data.get("expires_at") else None
+        except (TypeError, ValueError):
+            expires = None  # unreadable: refreshed on first use, then written well
+        refresh_token = data.get("refresh_token")
+        return cls(access_token=data["access_token"], api_domain=data["api_domain"], expires_at=expires,
+                   refresh_token=refresh_token if isinstance(refresh_token, str) and refresh_token else None,
+                   scopes=str(data.get("scope") or ""), expires_in=data.get("expires_in"),
+                   token_type=data.get("token_type") or "Bearer", accounts_server=data.get("accounts_server"),
+                   data_center=data.get("data_center"), client_id=data.get("client_id"),
+                   code_sha256=data.get("code_sha256"), updated_at=data.get("updated_at"),
+                   extra=dict((key, value) for key, value in data.items() if key not in cls.KNOWN_FIELDS),
+                   source=path)
 
-def needs_refresh(record, min_ttl=DEFAULT_MIN_TTL, now=None):
-    now = time.time() if now is None else now
-    return expires_at(record) - now <= min_ttl
+    @classmethod
+    def from_token_response(cls, response, client, accounts_server, now=None, previous=None, code=None,
+                            location=None):
+        """The record after an exchange or a refresh (previous: the record refreshed). The data
+        center comes from Zoho's accounts server, else the redirect's location, else the previous
+        record, else the client-secret file."""
+        now = time.time() if now is None else now
+        expires_in = _expires_in_seconds(response)
+        api_domain = response.get("api_domain") or (previous.api_domain if previous else None)
+        if not api_domain:
+            raise TransportError("Zoho's token response lacks api_domain. Fix: retry; if it persists, report it.")
+        require_secure_url(api_domain, "The token response's api_domain", TransportError,
+                           "check the accounts server URL; Zoho's API domains are https.")
+        return cls(
+            access_token=response["access_token"],
+            api_domain=api_domain,
+            expires_at=int(now + expires_in),
+            refresh_token=response.get("refresh_token") or (previous.refresh_token if previous else None),
+            scopes=response.get("scope") or (previous.scopes if previous else None) or client.scopes,
+            expires_in=expires_in,
+            token_type=response.get("token_type") or "Bearer",
+            accounts_server=accounts_server,
+            data_center=(data_center_of(accounts_server) or location or (previous.data_center if previous else None)
+                         or client.data_center),
+            client_id=client.client_id,
+            code_sha256=code_digest(code) if code else (previous.code_sha256 if previous else None),
+            updated_at=format_time(now),
+            extra=previous.extra if previous else None, source=previous.source if previous else None)
+
+    def to_json(self):
+        """The file's JSON object: the guide's fields first, then the others in name order."""
+        values = dict(self.extra)
+        values.update(access_token=self.access_token, refresh_token=self.refresh_token, expires_in=self.expires_in,
+                      api_domain=self.api_domain, token_type=self.token_type, scope=" ".join(self.scopes),
+                      expires_at=format_time(self.expires_at) if self.expires_at is not None else None,
+                      accounts_server=self.accounts_server, data_center=self.data_center, client_id=self.client_id,
+                      code_sha256=self.code_sha256, updated_at=self.updated_at)
+        keys = list(GUIDE_TOKEN_FIELDS) + sorted(key for key in values if key not in GUIDE_TOKEN_FIELDS)
+        return dict((key, values[key]) for key in keys if values[key] is not None)
+
+    def seconds_left(self, now=None):
+        if self.expires_at is None:
+            return 0
+        return self.expires_at - (time.time() if now is None else now)
+
+    def needs_refresh(self, min_ttl=DEFAULT_MIN_TTL, now=None):
+        """True when the access token expires within min_ttl seconds (or its expiry is unknown)."""
+        return self.seconds_left(now) <= min_ttl
+
+    @property
+    def expires_at_text(self):
+        return format_time(self.expires_at) if self.expires_at is not None else None
+
+    def require_refresh_token(self):
+        """The refresh token, which a refresh needs; TokenFileError when the record has none."""
+        if not self.refresh_token:
+            raise TokenFileError("The token file %s lacks refresh_token, which a refresh needs. Fix: authorize "
+                                 "again (provision.yml with zoho_crm_auth_code, or tools/zoho-crm-oauth-exchange.py)."
+                                 % (self.source or "(not written yet)"))
+        return self.refresh_token
+
+    def redacted(self):
+        """What may be shown of a token record: no token, only fingerprints."""
+        return {
+            "api_domain": self.api_domain,
+            "data_center": self.data_center,
+            "accounts_server": self.accounts_server,
+            "client_id": self.client_id,
+            "scopes": list(self.scopes),
+            "expires_at": self.expires_at_text,
+            "access_token": fingerprint(self.access_token),
+            "refresh_token": fingerprint(self.refresh_token),
+        }
+
+    def __repr__(self):
+        view = self.redacted()
+        return "TokenRecord(%s)" % ", ".join("%s=%r" % (key, view[key]) for key in (
+            "api_domain", "expires_at", "scopes", "access_token", "refresh_token"))
+
+    def __eq__(self, other):
+        return isinstance(other, TokenRecord) and other.to_json() == self.to_json()
+
+    def __ne__(self, other):
+        return not self == other
+
+    __hash__ = None
 
 
 def redacted(record):
-    """What may be shown of a token record: no token, only fingerprints."""
-    if not record:
-        return {}
-    return {
-        "api_domain": record.get("api_domain"),
-        "data_center": record.get("data_center"),
-        "accounts_server": record.get("accounts_server"),
-        "client_id": record.get("client_id"),
-        "scopes": list(parse_scopes(record.get("scope") or "")),
-        "expires_at": record.get("expires_at"),
-        "access_token": fingerprint(record.get("access_token")),
-        "refresh_token": fingerprint(record.get("refresh_token")),
-    }
+    """The redacted view of a record, {} for none (a missing or damaged file)."""
+    return record.redacted() if record else {}
 
 
-class TokenFile:
-    """The token file: read and validate, and replace it atomically under an exclusive lock.
+# --------------------------------------------------------------------------------------------
+# The token file.
+# --------------------------------------------------------------------------------------------
+
+def _os_failure(exc, path):
+    """An OSError met while using the credentials directory, as the error a user can act on."""
+    return TokenFileError("Cannot use %s (%s). Fix: check the owner and mode of the credentials directory and its "
+                          "files, and the free space; run as the agent's user (or root)."
+                          % (exc.filename or path, exc.strerror or exc))
+
+
+class TokenFile(object):
+    """The token file: read and validated by anyone, written only through the handle locked()
+    yields, which holds the exclusive lock (and is dead once the lock is released).
 
     The lock lives in a sidecar file (<name>.lock) because the token file itself is replaced on
     every write. Writers re-read after taking the lock, so a refresh another process just made is
@@ -905,20 +1259,53 @@ class TokenFile:
         return os.path.exists(self.path)
 
     def read(self):
-        """The validated record, or None when there is no file."""
+        """The validated TokenRecord, or None when there is no file."""
         if not os.path.exists(self.path):
             return None
-        record = _read_json_object(self.path, TokenFileError, "token file", self.private)
-        missing = [key for key in ("access_token", "refresh_token", "api_domain") if not record.get(key)]
-        if missing:
-            raise TokenFileError("The token file %s lacks %s. Fix: authorize again (provision.yml with "
-                                 "zoho_crm_auth_code, or tools/zoho-crm-oauth-exchange.py)." % (
-                                     self.path, ", ".join(missing)))
-        require_secure_url(str(record["api_domain"]), "The token file's api_domain", TokenFileError,
-                           "authorize again: Zoho's token response names an https API domain.")
-        return record
+        return TokenRecord.from_json(_read_json_object(self.path, TokenFileError, "token file", self.private),
+                                     self.path)
 
-    def _owner(self):
+    @contextlib.contextmanager
+    def locked(self, timeout=LOCK_TIMEOUT):
+        """Hold the exclusive lock; yields the LockedTokenFile that may write."""
+        directory = os.path.dirname(self.path)
+        if not os.path.isdir(directory):
+            raise TokenFileError("The credentials directory %s does not exist. Fix: run the provisioning "
+                                 "playbook." % directory)
+        try:
+            fd = os.open(self.lock_path, os.O_RDWR | os.O_CREAT, 0o600)
+        except OSError as exc:
+            raise _os_failure(exc, self.lock_path)
+        handle = LockedTokenFile(self)
+        try:
+            self._take(fd, timeout)
+            handle._remove_stale_temporary_files()
+            yield handle
+        finally:
+            handle._held = False
+            os.close(fd)  # closing the descriptor releases the lock
+
+    def _take(self, fd, timeout):
+        try:
+            owner = self.owner_for_new_files()
+            if owner and os.geteuid() == 0:
+                os.fchown(fd, *owner)
+            deadline = time.monotonic() + timeout
+            while True:
+                try:
+                    fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                    return
+                except OSError as exc:
+                    if exc.errno not in (errno.EAGAIN, errno.EACCES):
+                        raise
+                if time.monotonic() >= deadline:
+                    raise TokenFileError("Another process has held %s for %d s. Fix: look for a stuck refresh "
+                                         "(ps aux | grep zoho-crm) and retry." % (self.lock_path, timeout))
+                time.sleep(0.05)
+        except OSError as exc:
+            raise _os_failure(exc, self.lock_path)
+
+    def owner_for_new_files(self):
         """(uid, gid) for new files, or None to leave them to the process."""
         reference = self.path if os.path.exists(self.path) else os.path.dirname(self.path)
         stat = os.stat(reference)
@@ -926,34 +1313,34 @@ class TokenFile:
             return None
         return stat.st_uid, stat.st_gid
 
-    @contextlib.contextmanager
-    def locked(self, timeout=LOCK_TIMEOUT):
-        directory = os.path.dirname(self.path)
-        if not os.path.isdir(directory):
-            raise TokenFileError("The credentials directory %s does not exist. Fix: run the provisioning "
-                                 "playbook." % directory)
-        fd = os.open(self.lock_path, os.O_RDWR | os.O_CREAT, 0o600)
+    def remove_lock(self):
+        """Delete the lock file, once the token file is gone and the lock released: a process still
+        waiting on the old lock then finds no tokens, which is the truth."""
         try:
-            owner = self._owner()
-            if owner and os.geteuid() == 0:
-                os.fchown(fd, *owner)
-            deadline = time.monotonic() + timeout
-            while True:
-                try:
-                    fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-                    break
-                except (IOError, OSError) as exc:
-                    if exc.errno not in (errno.EAGAIN, errno.EACCES):
-                        raise
-                    if time.monotonic() >= deadline:
-                        raise TokenFileError("Another process has held %s for %d s. Fix: look for a stuck "
-                                             "refresh (ps aux | grep zoho-crm) and retry."
-                                             % (self.lock_path, timeout))
-                    time.sleep(0.05)
-            self._remove_stale_temporary_files()
-            yield self
-        finally:
-            os.close(fd)  # closing the descriptor releases the lock
+            os.unlink(self.lock_path)
+        except FileNotFoundError:
+            pass
+        except OSError as exc:
+            raise _os_failure(exc, self.lock_path)
+
+
+class LockedTokenFile(object):
+    """The token file while this process holds its lock: the only way to write or remove it."""
+
+    def __init__(self, token_file):
+        self.token_file = token_file
+        self.path = token_file.path
+        self._held = True
+
+    def __repr__(self):
+        return "LockedTokenFile(%r)" % self.path
+
+    def read(self):
+        return self.token_file.read()
+
+    def _require_held(self):
+        if not self._held:
+            raise RuntimeError("the lock of %s was released: take it again (TokenFile.locked)" % self.path)
 
     def _temporary_prefix(self):
         return "." + os.path.basename(self.path) + "."
@@ -962,52 +1349,77 @@ class TokenFile:
         # Writers hold the lock, so a temporary file seen by the lock's new holder belongs to a
         # writer that was killed between creating it and renaming it.
         directory = os.path.dirname(self.path)
-        for name in os.listdir(directory):
-            if name.startswith(self._temporary_prefix()) and name.endswith(".tmp"):
-                with contextlib.suppress(FileNotFoundError):
-                    os.unlink(os.path.join(directory, name))
+        try:
+            for name in os.listdir(directory):
+                if name.startswith(self._temporary_prefix()) and name.endswith(".tmp"):
+                    try:
+                        os.unlink(os.path.join(directory, name))
+                    except FileNotFoundError:
+                        pass
+        except OSError as exc:
+            raise _os_failure(exc, directory)
 
     def write(self, record):
-        """Replace the file atomically: 0600 temp file in the same directory, fsync, rename.
-        Call with the lock held."""
+        """Replace the file with record atomically: a 0600 temporary file in the same directory,
+        fsync, rename, fsync of the directory."""
+        self._require_held()
         directory = os.path.dirname(self.path)
-        owner = self._owner()
-        fd, temp_path = tempfile.mkstemp(prefix=self._temporary_prefix(), suffix=".tmp", dir=directory)
+        content = (json.dumps(record.to_json(), indent=2) + "\n").encode("utf-8")
+        temp_path = None
         try:
-            os.fchmod(fd, self.mode)
-            if owner and os.geteuid() == 0:
-                os.fchown(fd, *owner)
-            with os.fdopen(fd, "w") as handle:
-                json.dump(ordered_record(record), handle, indent=2)
-                handle.write("\n")
-                handle.flush()
-                os.fsync(handle.fileno())
+            owner = self.token_file.owner_for_new_files()
+            fd, temp_path = _create_temporary_file(directory, self._temporary_prefix())
+            try:
+                os.fchmod(fd, self.token_file.mode)
+                if owner and os.geteuid() == 0:
+                    os.fchown(fd, *owner)
+                _write_all(fd, content)
+                os.fsync(fd)
+            finally:
+                os.close(fd)
             os.replace(temp_path, self.path)
-        except BaseException:
-            with contextlib.suppress(OSError):
-                os.unlink(temp_path)
-            raise
-        _fsync_directory(directory)
+            temp_path = None
+            _fsync_directory(directory)
+        except OSError as exc:
+            raise _os_failure(exc, self.path)
+        finally:
+            if temp_path is not None:
+                try:
+                    os.unlink(temp_path)
+                except OSError:
+                    pass
 
     def remove(self):
-        """Delete the token file (call with the lock held); True when there was one."""
+        """Delete the token file; True when there was one."""
+        self._require_held()
         try:
             os.unlink(self.path)
         except FileNotFoundError:
             return False
-        _fsync_directory(os.path.dirname(self.path))
+        except OSError as exc:
+            raise _os_failure(exc, self.path)
+        try:
+            _fsync_directory(os.path.dirname(self.path))
+        except OSError as exc:
+            raise _os_failure(exc, self.path)
         return True
 
-    def remove_lock(self):
-        """Delete the lock file, once the token file is gone and the lock released: a process still
-        waiting on the old lock then finds no tokens, which is the truth."""
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(self.lock_path)
+
+def _create_temporary_file(directory, prefix):
+    """(fd, path) of a new file that nobody else can have opened (O_EXCL), 0600 from the start."""
+    for _attempt in range(100):
+        path = os.path.join(directory, "%s%s.tmp" % (prefix, os.urandom(6).hex()))
+        try:
+            return os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600), path
+        except FileExistsError:
+            continue
+    raise FileExistsError(errno.EEXIST, "no free temporary file name", directory)
 
 
-def ordered_record(record):
-    keys = list(GUIDE_TOKEN_FIELDS) + sorted(k for k in record if k not in GUIDE_TOKEN_FIELDS)
-    return dict((key, record[key]) for key in keys if key in record)
+def _write_all(fd, content):
+    view = memoryview(content)
+    while view:
+        view = view[os.write(fd, view):]
 
 
 def _fsync_directory(directory):
@@ -1018,23 +1430,23 @@ def _fsync_directory(directory):
         os.close(fd)
 
 
-def refresh_token_file(token_file, client, min_ttl=DEFAULT_MIN_TTL, force=False, rejected_access_token=None,
-                       timeout=DEFAULT_TIMEOUT, validate_certs=True, now=None):
+def refresh_token_file(token_file, client, transport=None, min_ttl=DEFAULT_MIN_TTL, force=False,
+                       rejected_access_token=None, now=None):
     """Refresh the stored access token when it expires within min_ttl, when forced, or when the
     API just rejected rejected_access_token. Returns (record, refreshed).
 
     Under the lock the file is read again: when another process has refreshed meanwhile, its token
     is returned and Zoho is not called. That keeps any number of processes to one mint.
     """
-    with token_file.locked():
-        record = token_file.read()
+    with token_file.locked() as locked:
+        record = locked.read()
         if record is None:
             raise TokenFileError("No token file at %s. Fix: authorize first (provision.yml with zoho_crm_auth_code, "
                                  "or tools/zoho-crm-oauth-exchange.py)." % token_file.path)
-        replaced = rejected_access_token is not None and record["access_token"] != rejected_access_token
-        stale = needs_refresh(record, min_ttl, now) or rejected_access_token == record["access_token"]
+        replaced = rejected_access_token is not None and record.access_token != rejected_access_token
+        stale = record.needs_refresh(min_ttl, now) or rejected_access_token == record.access_token
         if replaced or not (force or stale):
             return record, False
-        refreshed = refresh_access_token(client, record, timeout=timeout, validate_certs=validate_certs, now=now)
-        token_file.write(refreshed)
+        refreshed = refresh_access_token(client, record, transport=transport, now=now)
+        locked.write(refreshed)
         return refreshed, True

@@ -17,8 +17,8 @@ set -euo pipefail
 REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 SUITE=bookworm
 # python3 for Ansible's modules, python3-apt for the apt module's check mode (Debian's cloud images
-# ship it with unattended-upgrades), sshd, sudo for become. cron and python3-requests are left out:
-# installing them is the role's job.
+# ship it with unattended-upgrades), sshd, sudo for become. cron is left out: installing it is the
+# role's job. The tools need nothing beyond python3's standard library.
 PACKAGES=python3,python3-apt,openssh-server,sudo
 ADMIN=admin
 # uid 1000 stays free for OpenClaw's node user, which prepare creates.

@@ -22,7 +22,7 @@ In process
     from zoho_sandbox import Sandbox
     with Sandbox(port=0, data_centers=("us",), user_dc=None, deals=60, code_lifetime=180,
                  daily_credits=50000, concurrency=10, admin=True, accept_bearer=False, seed=2026,
-                 log_file=None, **options) as zoho:
+                 log_file=None, tls=None, **options) as zoho:   # tls: a server-side SSLContext -> https
         zoho.base_url, zoho.accounts_url(dc=None), zoho.api_domain(dc=None), zoho.client
         zoho.self_client_code(scopes, lifetime=None, dc=None)   # scopes: list or comma string
         zoho.authorize(auth_url, approve=True)    # -> the redirect Location a browser would get
@@ -48,6 +48,7 @@ Command line
     python -m zoho_sandbox --port N [--data-centers us,eu] [--user-dc eu] [--deals 60]
         [--code-lifetime 180] [--daily-credits 50000] [--concurrency 10] [--non-admin]
         [--accept-bearer] [--seed 2026] [--redirect-uri URL] [--ready-file PATH] [--log-file PATH]
+        [--tls-cert PEM [--tls-key PEM]]   (https on 127.0.0.1 with that certificate)
         [--set NAME=VALUE ...]   # any other option above, e.g. --set device_units=milliseconds
     First stdout line: "Zoho sandbox listening on http://127.0.0.1:PORT" (the ready file, written
     atomically, has the base URL). SIGTERM/SIGINT stop it with exit 0; bad options exit 2.

@@ -3,6 +3,7 @@
 import argparse
 import os
 import signal
+import ssl
 import sys
 import threading
 
@@ -32,9 +33,14 @@ def parse_args(argv):
     parser.add_argument("--redirect-uri", help="the client's registered redirect URI")
     parser.add_argument("--ready-file", help="write the base URL to this file once listening")
     parser.add_argument("--log-file", help="append each request (secrets redacted) as a JSON line")
+    parser.add_argument("--tls-cert", help="serve https with this PEM certificate (chain) for 127.0.0.1")
+    parser.add_argument("--tls-key", help="the certificate's PEM private key (default: in --tls-cert)")
     parser.add_argument("--set", action="append", default=[], metavar="NAME=VALUE",
                         help="any other option of config.Settings, e.g. device_units=milliseconds (repeatable)")
-    return parser.parse_args(argv)
+    args = parser.parse_args(argv)
+    if args.tls_key and not args.tls_cert:
+        parser.error("--tls-key needs --tls-cert")
+    return args
 
 
 def main(argv=None) -> int:
@@ -42,10 +48,14 @@ def main(argv=None) -> int:
     options = {"redirect_uri": args.redirect_uri} if args.redirect_uri else {}
     try:
         options.update(Settings.parse_option(text, FLAGS) for text in args.set)
+        tls = None
+        if args.tls_cert:
+            tls = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+            tls.load_cert_chain(args.tls_cert, args.tls_key)
         sandbox = Sandbox(port=args.port, data_centers=args.data_centers, user_dc=args.user_dc,
                           deals=args.deals, code_lifetime=args.code_lifetime, daily_credits=args.daily_credits,
                           concurrency=args.concurrency, admin=not args.non_admin, accept_bearer=args.accept_bearer,
-                          seed=args.seed, log_file=args.log_file, **options)
+                          seed=args.seed, log_file=args.log_file, tls=tls, **options)
         sandbox.start()
     except (ValueError, OSError) as error:
         print(f"zoho_sandbox: {error}", file=sys.stderr)

@@ -22,12 +22,13 @@ class Sandbox:
 
     Sandbox(port=0, data_centers=("us",), user_dc=None, deals=60, code_lifetime=180,
             daily_credits=50000, concurrency=10, admin=True, accept_bearer=False, seed=2026,
-            log_file=None, **options)   # options: any other field of config.Settings
+            log_file=None, tls=None, **options)   # options: any other field of config.Settings
+    tls: a server-side ssl.SSLContext with the certificate loaded: the stand-in then serves https.
     """
 
     def __init__(self, port=0, data_centers=("us",), user_dc=None, deals=60, code_lifetime=180,
                  daily_credits=50000, concurrency=10, admin=True, accept_bearer=False, seed=2026,
-                 log_file=None, **options):
+                 log_file=None, tls=None, **options):
         unknown = set(options) - Settings.names()
         if unknown:
             raise TypeError(f"unknown Sandbox options: {', '.join(sorted(unknown))}")
@@ -38,6 +39,7 @@ class Sandbox:
                                  concurrency=concurrency, admin=admin, accept_bearer=accept_bearer,
                                  seed=seed, **options)
         self.port = port
+        self.tls = tls
         self.clock = Clock()
         self.org = Org(deals, seed, admin, now=self.clock.now())
         self.traffic = Traffic(log_file)
@@ -59,7 +61,7 @@ class Sandbox:
     def start(self) -> "Sandbox":
         if self._server is not None:
             raise SandboxError("already started")
-        self._server = Server(self.port, App(self))
+        self._server = Server(self.port, App(self), self.tls)
         self.port = self._server.server_address[1]
         self._thread = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.01},
                                         name=f"zoho-sandbox-{self.port}", daemon=True)
@@ -87,7 +89,7 @@ class Sandbox:
     def base_url(self) -> str:
         if self._server is None:
             raise SandboxError("not started")
-        return f"http://127.0.0.1:{self.port}"
+        return f"{'https' if self.tls else 'http'}://127.0.0.1:{self.port}"
 
     def _dc(self, dc):
         dc = dc or self.settings.home_dc

@@ -327,11 +327,27 @@ class Server(ThreadingHTTPServer):
     # retried by TCP a second later, a delay Zoho does not add.
     request_queue_size = 128
 
-    def __init__(self, port, app):
+    def __init__(self, port, app, tls=None):
         self.app = app
+        self.tls = tls  # a server-side ssl.SSLContext: https instead of http
         self.connections = set()
         self.connections_lock = threading.Lock()
         super().__init__(("127.0.0.1", port), Handler)
+
+    def process_request_thread(self, request, client_address):
+        if self.tls is not None:
+            # The TLS handshake runs in the connection's own thread, so a slow client holds up no other.
+            request.settimeout(Handler.timeout)
+            try:
+                wrapped = self.tls.wrap_socket(request, server_side=True)
+            except OSError:  # includes ssl.SSLError: a client that does not trust the certificate
+                self.shutdown_request(request)
+                return
+            with self.connections_lock:
+                self.connections.discard(request)
+                self.connections.add(wrapped)
+            request = wrapped
+        super().process_request_thread(request, client_address)
 
     def process_request(self, request, client_address):
         with self.connections_lock:

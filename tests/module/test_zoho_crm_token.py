@@ -90,7 +90,8 @@ def test_reauthorize_swaps_in_the_new_tokens_and_revokes_the_old(run, zoho):
     assert zoho.counters()["revoke"] == 1
     # The old refresh token is dead at Zoho; the new one works.
     with pytest.raises(zoho_crm_oauth.InvalidCodeError):
-        zoho_crm_oauth.refresh_access_token(zoho_crm_oauth.ClientConfig.load(str(run.client_file)), old)
+        zoho_crm_oauth.refresh_access_token(zoho_crm_oauth.ClientConfig.load(str(run.client_file)),
+                                            zoho_crm_oauth.TokenRecord.from_json(old, "the old token file"))
     assert_no_secret(run, old["refresh_token"], new["refresh_token"], code)
 
 
@@ -381,7 +382,7 @@ def test_an_unusable_lock_path_fails_in_one_line(run):
     os.unlink(str(run.token_path) + ".lock")
     os.mkdir(str(run.token_path) + ".lock")
     result = run(state="refreshed", force=True)
-    assert result["failed"] and result["error_code"] == "os_error"
+    assert result["failed"] and result["error_code"] == "token_file" and result["retry"] == "never"
     assert "Cannot use" in result["msg"] and "Fix:" in result["msg"] and "Traceback" not in json.dumps(result)
 
 
@@ -393,3 +394,19 @@ def test_revoking_a_damaged_file_removes_it(run, zoho):
     assert not run.token_path.exists()
     assert zoho.counters()["revoke"] == 0
     assert not run(state="revoked")["changed"]
+
+
+def test_revoking_a_file_without_refresh_token_removes_it_and_says_so(run, zoho):
+    run.token_path.write_text(json.dumps({"access_token": "1000.a.b", "api_domain": zoho.api_domain()}))
+    result = run(state="revoked")
+    assert result["changed"] and not result["revoked"]
+    assert any("holds no refresh token" in warning for warning in warnings_of(result))
+    assert not run.token_path.exists() and zoho.counters()["revoke"] == 0
+
+
+def test_a_transient_failure_says_the_task_may_be_retried(run, zoho):
+    run(code=run.code())
+    zoho.inject_fault("token", "status_503")
+    result = run(state="refreshed", force=True)
+    assert result["failed"] and result["error_code"] == "transport" and result["retry"] == "now"
+    assert zoho.counters()["token"]["refresh_token"] == 1  # the module tries once: retries are the play's

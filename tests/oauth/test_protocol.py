@@ -1,6 +1,7 @@
 """The parts of zoho_crm_oauth that need no server: URLs, parsing, errors, records."""
 
 import json
+import time
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
@@ -31,11 +32,6 @@ def test_authorization_url_asks_for_offline_access_with_forced_consent():
     # Readable like the guide's URL: commas and the redirect URI are not percent-encoded.
     assert "scope=ZohoCRM.modules.deals.READ,ZohoCRM.modules.contacts.READ," in url
     assert "redirect_uri=http://localhost:8080/oauth/callback" in url
-
-
-def test_new_state_is_random():
-    assert oauth.new_state() != oauth.new_state()
-    assert len(oauth.new_state()) >= 20
 
 
 @pytest.mark.parametrize("text", [CODE, f"  {CODE}\n"])
@@ -91,23 +87,6 @@ def test_client_secret_is_never_sent_to_a_pasted_foreign_server():
         oauth.token_endpoint_for(make_client(), response)
 
 
-@pytest.mark.parametrize("error, grant, cls, fragment", [
-    ("invalid_code", "authorization_code", oauth.InvalidCodeError, "grant code"),
-    ("invalid_code", "refresh_token", oauth.InvalidCodeError, "refresh token"),
-    ("invalid_client", "authorization_code", oauth.InvalidClientError, "data center"),
-    ("invalid_client_secret", "refresh_token", oauth.InvalidClientSecretError, "secret"),
-    ("invalid_redirect_uri", "authorization_code", oauth.InvalidRedirectUriError, "redirect URI"),
-    ("Access Denied", "refresh_token", oauth.TokenThrottledError, "wait 10 minutes"),
-    ("something_new", "refresh_token", oauth.OAuthError, "something_new"),
-])
-def test_token_errors_are_typed_one_line_with_cause_and_fix(error, grant, cls, fragment):
-    exc = oauth.token_error({"error": error}, grant, "https://accounts.zoho.com")
-    assert type(exc) is cls
-    assert fragment in str(exc)
-    assert "Fix:" in str(exc)
-    assert "\n" not in str(exc)
-
-
 @pytest.mark.parametrize("method, path, expected", [
     ("GET", "/crm/v8/Deals", ("ZohoCRM.modules.deals.READ",)),
     ("GET", "https://www.zohoapis.com/crm/v8/Deals/123?fields=a", ("ZohoCRM.modules.deals.READ",)),
@@ -160,7 +139,7 @@ def test_api_errors_are_typed(status, code, cls):
 
 def test_api_error_without_json_body():
     exc = oauth.api_error(502, None, "GET", "/crm/v8/Deals")
-    assert isinstance(exc, oauth.ServerError) and exc.retryable
+    assert isinstance(exc, oauth.ServerError) and exc.retry == oauth.RETRY_NOW
     assert "HTTP 502" in str(exc)
 
 
@@ -171,18 +150,6 @@ def test_unknown_data_center_names_the_valid_ones():
     assert oauth.data_center_of("https://accounts.zohocloud.ca/") == "ca"
     assert oauth.data_center_of("http://127.0.0.1:1/us/accounts") is None
     assert not oauth.DATA_CENTERS["uk"].confirmed
-
-
-def test_credentials_dir_precedence(monkeypatch):
-    monkeypatch.delenv("ZOHO_CRM_CREDENTIALS_DIR", raising=False)
-    monkeypatch.delenv("OPENCLAW_STATE_DIR", raising=False)
-    # From the file's place: <home>/workspace/tools/zoho_crm_oauth.py -> <home>/credentials
-    located = oauth.default_credentials_dir()
-    assert located.endswith("/credentials")
-    monkeypatch.setenv("OPENCLAW_STATE_DIR", "/srv/state")
-    assert oauth.default_credentials_dir() == "/srv/state/credentials"
-    monkeypatch.setenv("ZOHO_CRM_CREDENTIALS_DIR", "/srv/creds")
-    assert oauth.default_credentials_dir() == "/srv/creds"
 
 
 def test_client_config_loads_the_guides_file(tmp_path):
@@ -222,55 +189,89 @@ def test_bad_client_secret_file_is_refused_with_a_fix(tmp_path, content, fragmen
 def test_token_record_from_an_exchange():
     response = {"access_token": "1000.a.b", "refresh_token": "1000.r.t", "api_domain": "https://www.zohoapis.eu",
                 "token_type": "Bearer", "expires_in": 3600, "scope": "ZohoCRM.modules.deals.READ"}
-    record = oauth.token_record(response, make_client(), "https://accounts.zoho.eu", now=1_000_000, code=CODE)
-    assert list(record)[:6] == list(oauth.GUIDE_TOKEN_FIELDS)
-    assert record["expires_at"] == oauth.format_time(1_003_600)
-    assert record["data_center"] == "eu"
-    assert record["code_sha256"] == oauth.code_digest(CODE)
-    assert record["client_id"] == "1000.CLIENTID"
+    record = oauth.TokenRecord.from_token_response(response, make_client(), "https://accounts.zoho.eu", now=1_000_000,
+                                                   code=CODE)
+    data = record.to_json()
+    assert list(data)[:6] == list(oauth.GUIDE_TOKEN_FIELDS)
+    assert data["expires_at"] == oauth.format_time(1_003_600) and record.expires_at == 1_003_600
+    assert data["data_center"] == "eu"
+    assert data["code_sha256"] == oauth.code_digest(CODE)
+    assert data["client_id"] == "1000.CLIENTID"
+    assert oauth.TokenRecord.from_json(data, "a file") == record
 
 
-def test_refresh_keeps_the_refresh_token_and_code_hash():
-    previous = {"access_token": "old", "refresh_token": "1000.keep.me", "api_domain": "https://www.zohoapis.com",
-                "scope": "ZohoCRM.modules.deals.READ", "code_sha256": "abc"}
+def test_refresh_keeps_the_refresh_token_code_hash_and_unknown_fields():
+    previous = oauth.TokenRecord.from_json(
+        {"access_token": "old", "refresh_token": "1000.keep.me", "api_domain": "https://www.zohoapis.com",
+         "scope": "ZohoCRM.modules.deals.READ", "code_sha256": "abc", "written_by": "someone else"}, "a file")
     response = {"access_token": "new", "api_domain": "https://www.zohoapis.com", "expires_in": 3600}
-    record = oauth.token_record(response, make_client(), "https://accounts.zoho.com", now=0, previous=previous)
-    assert record["refresh_token"] == "1000.keep.me"
-    assert record["code_sha256"] == "abc"
-    assert record["scope"] == "ZohoCRM.modules.deals.READ"
+    record = oauth.TokenRecord.from_token_response(response, make_client(), "https://accounts.zoho.com", now=0,
+                                                   previous=previous)
+    assert record.refresh_token == "1000.keep.me"
+    assert record.code_sha256 == "abc"
+    assert record.scopes == ("ZohoCRM.modules.deals.READ",)
+    assert record.to_json()["written_by"] == "someone else"
 
 
 def test_legacy_milliseconds_expiry_is_understood():
     response = {"access_token": "a", "refresh_token": "r", "api_domain": "https://x", "expires_in": 3600000,
                 "expires_in_sec": 3600}
-    record = oauth.token_record(response, make_client(), "https://accounts.zoho.com", now=0)
-    assert record["expires_in"] == 3600
-    assert oauth.expires_at(record) == 3600
+    record = oauth.TokenRecord.from_token_response(response, make_client(), "https://accounts.zoho.com", now=0)
+    assert record.expires_in == 3600
+    assert record.expires_at == 3600
 
 
-def test_record_without_refresh_token_is_refused():
-    with pytest.raises(oauth.TokenFileError, match="authorize again"):
-        oauth.token_record({"access_token": "a", "api_domain": "https://x"}, make_client(), "https://a", now=0)
+def test_an_access_only_record_is_valid_but_cannot_refresh():
+    """A token file may hold only an access token (a refresher the agent cannot read keeps the
+    refresh token): it reads, its access token serves, and a refresh says what is missing."""
+    record = oauth.TokenRecord.from_json({"access_token": "1000.a.b", "api_domain": "https://www.zohoapis.com",
+                                          "expires_at": oauth.format_time(4000), "scope": "A B"}, "tokens.json")
+    assert record.refresh_token is None and record.scopes == ("A", "B")
+    assert not record.needs_refresh(now=0)
+    assert "refresh_token" not in record.to_json()
+    with pytest.raises(oauth.TokenFileError, match="tokens.json lacks refresh_token, which a refresh needs"):
+        oauth.refresh_access_token(make_client(), record)
 
 
-def test_guide_written_file_without_expiry_counts_as_expired():
-    assert oauth.expires_at({"access_token": "a"}) == 0
-    assert oauth.needs_refresh({"access_token": "a"}, now=10)
+@pytest.mark.parametrize("data, fragment", [
+    ({"api_domain": "https://x"}, "lacks access_token"),
+    ({"access_token": "a"}, "lacks api_domain"),
+    ({"access_token": 5, "api_domain": "https://x"}, "lacks access_token"),
+    ({"access_token": "a", "api_domain": "http://www.zohoapis.com"}, "plain http"),
+])
+def test_a_record_without_what_every_call_needs_is_refused(data, fragment):
+    with pytest.raises(oauth.TokenFileError, match=fragment):
+        oauth.TokenRecord.from_json(data, "tokens.json")
+
+
+@pytest.mark.parametrize("expires_at", [None, "", "tomorrow", "2026-13-01T00:00:00Z", 12345])
+def test_a_file_without_a_readable_expiry_counts_as_expired(expires_at):
+    record = oauth.TokenRecord.from_json({"access_token": "a", "api_domain": "https://x", "expires_at": expires_at},
+                                         "a file")
+    assert record.expires_at is None and record.needs_refresh(now=10)
 
 
 def test_needs_refresh_uses_min_ttl():
-    record = {"expires_at": oauth.format_time(1000)}
-    assert not oauth.needs_refresh(record, min_ttl=300, now=600)
-    assert oauth.needs_refresh(record, min_ttl=300, now=701)
+    record = oauth.TokenRecord("a", "https://x", expires_at=1000)
+    assert not record.needs_refresh(min_ttl=300, now=600)
+    assert record.needs_refresh(min_ttl=300, now=701)
+    assert record.seconds_left(now=600) == 400
 
 
-def test_redacted_view_holds_no_token():
-    record = {"access_token": "1000.secret.access", "refresh_token": "1000.secret.refresh",
-              "api_domain": "https://www.zohoapis.com", "scope": "A B", "expires_at": "2026-01-01T00:00:00Z"}
-    view = oauth.redacted(record)
-    text = json.dumps(view)
-    assert "secret" not in text
-    assert view["scopes"] == ["A", "B"]
+def test_times_round_trip_as_utc():
+    import calendar
+    for timestamp in (0, 951782400, 1_000_000_000, 1_709_164_800, 4_102_444_800):  # 2000-02-29, 2024-02-29, 2100
+        assert oauth.parse_time(oauth.format_time(timestamp)) == timestamp
+        assert oauth.parse_time(oauth.format_time(timestamp)) == calendar.timegm(time.gmtime(timestamp))
+
+
+def test_redacted_view_and_repr_hold_no_token():
+    record = oauth.TokenRecord("1000.secret.access", "https://www.zohoapis.com", refresh_token="1000.secret.refresh",
+                               scopes="A B", expires_at=oauth.parse_time("2026-01-01T00:00:00Z"))
+    view = record.redacted()
+    for text in (json.dumps(view), repr(record), str(record)):
+        assert "secret" not in text
+    assert view["scopes"] == ["A", "B"] and view["expires_at"] == "2026-01-01T00:00:00Z"
     assert view["refresh_token"] == oauth.fingerprint("1000.secret.refresh")
     assert oauth.redacted(None) == {}
 

@@ -11,9 +11,19 @@ import pytest
 
 import zoho_crm_oauth as oauth
 
-RECORD = {"access_token": "1000.access.token", "refresh_token": "1000.refresh.token",
-          "api_domain": "https://www.zohoapis.com", "expires_in": 3600, "token_type": "Bearer",
-          "scope": "ZohoCRM.modules.deals.READ", "expires_at": "2026-01-01T00:00:00Z"}
+DATA = {"access_token": "1000.access.token", "refresh_token": "1000.refresh.token",
+        "api_domain": "https://www.zohoapis.com", "expires_in": 3600, "token_type": "Bearer",
+        "scope": "ZohoCRM.modules.deals.READ", "expires_at": "2026-01-01T00:00:00Z"}
+RECORD = oauth.TokenRecord.from_json(DATA, "a test")
+
+
+def write(token_file, record):
+    with token_file.locked() as locked:
+        locked.write(record)
+
+
+def replaced(record, **changes):
+    return oauth.TokenRecord.from_json(dict(record.to_json(), **changes), "a test")
 
 
 @pytest.fixture
@@ -28,18 +38,28 @@ def mode_of(path):
 
 
 def test_write_then_read_round_trips_in_the_guides_field_order(token_file):
-    with token_file.locked():
-        token_file.write(dict(reversed(list(RECORD.items()))))
+    write(token_file, oauth.TokenRecord.from_json(dict(reversed(list(DATA.items()))), "a test"))
     assert token_file.read() == RECORD
     with open(token_file.path) as handle:
-        assert list(json.load(handle))[:6] == list(oauth.GUIDE_TOKEN_FIELDS)
+        data = json.load(handle)
+    assert data == DATA and list(data)[:6] == list(oauth.GUIDE_TOKEN_FIELDS)
+
+
+def test_only_the_locked_handle_writes_and_only_while_it_holds_the_lock(token_file):
+    assert not hasattr(token_file, "write") and not hasattr(token_file, "remove")
+    with token_file.locked() as locked:
+        locked.write(RECORD)
+    with pytest.raises(RuntimeError, match="lock .* was released"):
+        locked.write(RECORD)
+    with pytest.raises(RuntimeError, match="lock .* was released"):
+        locked.remove()
+    assert token_file.read() == RECORD
 
 
 def test_new_file_is_0600_even_under_a_permissive_umask(token_file):
     old = os.umask(0o000)
     try:
-        with token_file.locked():
-            token_file.write(RECORD)
+        write(token_file, RECORD)
     finally:
         os.umask(old)
     assert mode_of(token_file.path) == 0o600
@@ -47,33 +67,42 @@ def test_new_file_is_0600_even_under_a_permissive_umask(token_file):
 
 
 def test_replacing_a_loosened_file_leaves_0600(token_file):
-    token_file.write(RECORD)
+    write(token_file, RECORD)
     os.chmod(token_file.path, 0o644)
-    token_file.write(dict(RECORD, access_token="1000.new.token"))
+    write(token_file, replaced(RECORD, access_token="1000.new.token"))
     assert mode_of(token_file.path) == 0o600
-    assert token_file.read()["access_token"] == "1000.new.token"
+    assert token_file.read().access_token == "1000.new.token"
 
 
 def test_write_leaves_no_temporary_file_behind(token_file):
-    token_file.write(RECORD)
-    assert os.listdir(os.path.dirname(token_file.path)) == [oauth.TOKENS_FILENAME]
+    write(token_file, RECORD)
+    assert sorted(os.listdir(os.path.dirname(token_file.path))) == [oauth.TOKENS_FILENAME,
+                                                                     oauth.TOKENS_FILENAME + ".lock"]
 
 
-def test_failed_write_keeps_the_old_file_and_cleans_up(token_file):
-    token_file.write(RECORD)
+def test_failed_write_keeps_the_old_file_cleans_up_and_names_the_fix(token_file, monkeypatch):
+    write(token_file, RECORD)
     before = open(token_file.path, "rb").read()
-    with pytest.raises(TypeError):
-        token_file.write(dict(RECORD, access_token=object()))
+
+    def full_disk(fd):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(os, "fsync", full_disk)
+    with pytest.raises(oauth.TokenFileError) as raised:
+        write(token_file, replaced(RECORD, access_token="1000.new.token"))
+    monkeypatch.undo()
+    assert "No space left on device" in str(raised.value) and "Fix: check the owner and mode" in str(raised.value)
+    assert raised.value.exit_status == oauth.EXIT_CONFIG
     assert open(token_file.path, "rb").read() == before
-    assert os.listdir(os.path.dirname(token_file.path)) == [oauth.TOKENS_FILENAME]
+    assert sorted(os.listdir(os.path.dirname(token_file.path))) == [oauth.TOKENS_FILENAME,
+                                                                     oauth.TOKENS_FILENAME + ".lock"]
 
 
 @pytest.mark.skipif(os.geteuid() != 0, reason="changing owners needs root")
 def test_files_written_as_root_belong_to_the_directory_owner(token_file):
     directory = os.path.dirname(token_file.path)
     os.chown(directory, 1234, 1234)
-    with token_file.locked():
-        token_file.write(RECORD)
+    write(token_file, RECORD)
     for path in (token_file.path, token_file.lock_path):
         assert (os.stat(path).st_uid, os.stat(path).st_gid) == (1234, 1234)
 
@@ -85,7 +114,7 @@ def test_missing_file_reads_as_none(token_file):
 
 @pytest.mark.parametrize("content, fragment", [
     ("{broken", "not a JSON object"),
-    ('{"access_token": "a"}', "lacks refresh_token, api_domain"),
+    ('{"access_token": "a"}', "lacks api_domain"),
 ])
 def test_damaged_file_is_reported_without_its_content(token_file, content, fragment):
     with open(token_file.path, "w") as handle:
@@ -113,7 +142,7 @@ def test_unreadable_file_names_the_fix():
     try:
         os.chmod(directory, 0o755)
         token_file = oauth.TokenFile(os.path.join(directory, oauth.TOKENS_FILENAME))
-        token_file.write(RECORD)
+        write(token_file, RECORD)
         os.chmod(token_file.path, 0)
         queue = multiprocessing.Queue()
         reader = multiprocessing.Process(target=_read_as_nobody, args=(token_file.path, queue))
@@ -127,10 +156,10 @@ def test_unreadable_file_names_the_fix():
 
 
 def test_remove_deletes_the_file_then_the_lock(token_file):
-    with token_file.locked():
-        token_file.write(RECORD)
-        assert token_file.remove() is True
-        assert token_file.remove() is False
+    with token_file.locked() as locked:
+        locked.write(RECORD)
+        assert locked.remove() is True
+        assert locked.remove() is False
     token_file.remove_lock()
     assert os.listdir(os.path.dirname(token_file.path)) == []
     token_file.remove_lock()  # nothing left: still fine

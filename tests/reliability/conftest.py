@@ -32,6 +32,15 @@ def figure(request):
     return record
 
 
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item, call):
+    """Keep each phase's report on the test (item.report_setup, report_call, report_teardown), so a
+    fixture's teardown can tell whether the test passed."""
+    outcome = yield
+    report = outcome.get_result()
+    setattr(item, "report_" + report.when, report)
+
+
 def pytest_terminal_summary(terminalreporter):
     if not _figures:
         return

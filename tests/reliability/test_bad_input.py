@@ -29,22 +29,24 @@ NOBODY = 65534
 outcomes = {}
 
 
-def track(case_id):
+def track(request, case_id):
     outcomes[case_id] = False
     yield
-    outcomes[case_id] = True  # reached only when the test body passed
+    # A fixture's teardown runs whether the test passed or not: the test's own report decides.
+    report = getattr(request.node, "report_call", None)
+    outcomes[case_id] = bool(report and report.passed)
 
 
 @pytest.fixture
 def tally(request):
     """Counts a parametrized case, under its id."""
-    yield from track(request.node.callspec.id)
+    yield from track(request, request.node.callspec.id)
 
 
 @pytest.fixture
 def tally_one(request):
     """Counts a single-case test, under its name."""
-    yield from track(request.node.name.replace("test_", "").replace("_", "-"))
+    yield from track(request, request.node.name.replace("test_", "").replace("_", "-"))
 
 
 def assert_refused(returncode, output, message, *fragments):
@@ -75,7 +77,7 @@ def redirect(creds, state=None, **extra):
 def used_code(creds):
     code = creds.self_client_code()
     record = oauth.exchange_code(creds.client(), oauth.parse_authorization_response(code))
-    creds.seen_secrets.update((record["access_token"], record["refresh_token"]))
+    creds.seen_secrets.update((record.access_token, record.refresh_token))
     return code
 
 

@@ -76,7 +76,7 @@ CAUSES = {
     ("crm", "status_500"): "HTTP 500",
     ("crm", "status_503"): "HTTP 503",
     ("crm", "status_429"): "TOO_MANY_REQUESTS",
-    ("crm", "delay"): "Timeout",
+    ("crm", "delay"): "timed out",
     ("crm", "reset"): "Cannot reach",
     ("crm", "truncated"): "Cannot reach",
 }

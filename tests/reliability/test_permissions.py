@@ -5,9 +5,9 @@ the next provision run (reported changed, then changed=0); the tools keep 0600 u
 
 Root runs ansible-playbook here and becomes the agent with su (the throwaway user has a shell; the
 usual `nobody` has none, so su cannot become it). That user cannot reach the test venv's python
-(under /root), so modules run on the system python3 and the role's verify step is off: it runs the
-agent CLI, which needs python3-requests. verify.yml is therefore not run on this host; the role's
-tests run it as the invoking user.
+(under /root), which is the first python3 on this PATH, so modules run on the system python3 and the
+role's verify step is off: it runs `python3 tools/zoho-crm.py doctor` with the PATH's python3. The
+role's tests run verify as the invoking user.
 """
 
 import contextlib

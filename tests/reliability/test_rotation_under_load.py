@@ -25,7 +25,7 @@ deal_id, stop_file, limit = sys.argv[2], sys.argv[3], int(sys.argv[4])
 crm = ZohoCRMClient()
 calls = failures = switches = 0
 errors = []
-token = crm._tokens["access_token"]
+token = crm._tokens.access_token
 while calls < limit and not os.path.exists(stop_file):
     calls += 1
     try:
@@ -33,8 +33,8 @@ while calls < limit and not os.path.exists(stop_file):
     except ZohoError as exc:
         failures += 1
         errors.append(str(exc)[:200])
-    if crm._tokens["access_token"] != token:
-        switches, token = switches + 1, crm._tokens["access_token"]
+    if crm._tokens.access_token != token:
+        switches, token = switches + 1, crm._tokens.access_token
     time.sleep(0.02)
 print(json.dumps({"calls": calls, "failures": failures, "switches": switches, "errors": errors[:3]}))
 """

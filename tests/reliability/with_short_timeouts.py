@@ -14,34 +14,25 @@ import sys
 SHORT_TIMEOUT = 1.0
 
 
-def shorten_timeouts(tool):
-    """Cap the timeout of every HTTP call the tool makes: the token endpoint's (zoho_crm_oauth._send)
-    and, except in the cron tool, which must run without requests, the CRM's (requests)."""
+def shorten_timeouts():
+    """Cap the timeouts of every zoho_crm_oauth.Transport the tool creates: the one transport of
+    the token endpoint and the CRM alike."""
     import zoho_crm_oauth  # the very module object the tool imports next
 
-    send = zoho_crm_oauth._send
+    create = zoho_crm_oauth.Transport.__init__
 
-    def send_with_short_timeout(request, timeout, validate_certs):
-        return send(request, min(timeout, SHORT_TIMEOUT), validate_certs)
+    def create_with_short_timeouts(self, *args, **kwargs):
+        create(self, *args, **kwargs)
+        self.timeout = tuple(min(limit, SHORT_TIMEOUT) for limit in self.timeout)
 
-    zoho_crm_oauth._send = send_with_short_timeout
-    if not tool.endswith("zoho-crm-refresh-token.py"):
-        import requests
-
-        request = requests.Session.request
-
-        def request_with_short_timeout(self, method, url, **kwargs):
-            kwargs["timeout"] = SHORT_TIMEOUT
-            return request(self, method, url, **kwargs)
-
-        requests.Session.request = request_with_short_timeout
+    zoho_crm_oauth.Transport.__init__ = create_with_short_timeouts
 
 
 def main():
     tool = sys.argv[1]
     sys.argv = sys.argv[1:]
     sys.path.insert(0, os.path.dirname(os.path.abspath(tool)))
-    shorten_timeouts(tool)
+    shorten_timeouts()
     runpy.run_path(tool, run_name="__main__")
 
 

@@ -52,7 +52,7 @@ class Playbooks:
         command = [str(VENV_BIN / "ansible-playbook"), "-i", str(self.inventory), f"playbooks/{playbook}", *args]
         if verbosity:
             command.append("-" + "v" * verbosity)
-        # The deployed tools run with the `python3` on PATH: the venv's, which has requests.
+        # The deployed tools run with the `python3` on PATH: the venv's.
         env = dict(os.environ, PATH=f"{VENV_BIN}:{os.environ['PATH']}", ANSIBLE_FORCE_COLOR="0",
                    ANSIBLE_NOCOLOR="1")
         completed = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)

@@ -75,7 +75,8 @@ def test_search_needs_its_scope_and_says_so(authorized):
     assert_one_line_error(completed, oauth.SEARCH_SCOPE)
     assert completed.returncode == oauth.EXIT_REAUTHORIZE
     error = json.loads(completed.stdout)["error"]
-    assert error["code"] == "OAUTH_SCOPE_MISMATCH" and error["exit_status"] == oauth.EXIT_REAUTHORIZE
+    assert error == {"code": "OAUTH_SCOPE_MISMATCH", "message": completed.stderr.strip()[len("Error: "):],
+                     "exit_status": oauth.EXIT_REAUTHORIZE, "retry": oauth.RETRY_NEVER}
     assert oauth.SEARCH_SCOPE in error["message"]
 
 
@@ -135,15 +136,34 @@ def test_doctor_stops_at_a_revoked_token(authorized):
 
 
 @pytest.mark.parametrize("args, status, hint", [
-    (("deals", "get", "12345abc"), oauth.EXIT_FAILED, "not a Zoho record id"),
+    (("deals", "get", "12345abc"), oauth.EXIT_BAD_ARGUMENTS, "not a Zoho record id"),
     (("deals", "get", "1" * 19), oauth.EXIT_FAILED, "has no Deals record"),
-    (("contacts", "search"), oauth.EXIT_FAILED, "needs a text, criteria or email"),
+    (("contacts", "search"), oauth.EXIT_BAD_ARGUMENTS, "needs a text, criteria or email"),
 ])
 def test_bad_requests_are_one_line_errors(authorized, args, status, hint):
     completed = authorized.run(CLI, *args)
     assert_one_line_error(completed, hint)
     assert completed.returncode == status
     assert completed.stdout == ""
+
+
+@pytest.mark.parametrize("args, status, code", [
+    (("deals", "frobnicate"), oauth.EXIT_BAD_ARGUMENTS, "bad_argument"),
+    (("deals", "get"), oauth.EXIT_BAD_ARGUMENTS, "bad_argument"),
+    (("leads", "list"), oauth.EXIT_BAD_ARGUMENTS, "bad_argument"),
+    (("deals", "list", "--limit", "-1"), oauth.EXIT_BAD_ARGUMENTS, "bad_argument"),
+    (("deals", "get", "12345abc"), oauth.EXIT_BAD_ARGUMENTS, "invalid_id"),
+    (("deals", "get", "1" * 19), oauth.EXIT_FAILED, "NOT_FOUND"),
+    (("contacts", "search"), oauth.EXIT_BAD_ARGUMENTS, "invalid_search"),
+])
+def test_json_prints_the_error_object_for_every_failure(authorized, args, status, code):
+    for command in (("--json",) + args, args + ("--json",)):
+        completed = authorized.run(CLI, *command)
+        assert_one_line_error(completed)
+        assert completed.returncode == status
+        error = json.loads(completed.stdout)["error"]
+        assert (error["code"], error["exit_status"], error["retry"]) == (code, status, oauth.RETRY_NEVER)
+        assert "Error: " + error["message"] == completed.stderr.strip()
 
 
 def test_missing_credentials_are_a_configuration_error(credentials):
@@ -153,6 +173,20 @@ def test_missing_credentials_are_a_configuration_error(credentials):
     assert json.loads(completed.stdout)["error"]["exit_status"] == oauth.EXIT_CONFIG
 
 
+def test_a_transient_failure_says_retry_now_and_throttling_says_later(authorized, deal):
+    authorized.zoho.inject_fault("GET /crm/v8/Deals/{id}", "status_503")
+    completed = authorized.run(CLI, "--json", "deals", "get", deal["id"])
+    assert completed.returncode == oauth.EXIT_RETRY_LATER
+    assert json.loads(completed.stdout)["error"]["retry"] == oauth.RETRY_NOW
+    authorized.zoho.clear_faults()
+    authorized.expire_access_token()
+    authorized.zoho.inject_fault("token", "access_denied")
+    completed = authorized.run(CLI, "--json", "deals", "get", deal["id"])
+    assert completed.returncode == oauth.EXIT_RETRY_LATER
+    error = json.loads(completed.stdout)["error"]
+    assert (error["code"], error["retry"], error["retry_after"]) == ("Access Denied", oauth.RETRY_LATER, 600)
+
+
 def test_bad_arguments_exit_2_with_one_line_and_the_help_to_read(credentials):
     completed = credentials.run(CLI, "deals", "frobnicate")
     assert completed.returncode == 2
@@ -160,6 +194,7 @@ def test_bad_arguments_exit_2_with_one_line_and_the_help_to_read(credentials):
         "Error: argument ACTION: invalid choice: 'frobnicate' (choose from 'get', 'list', 'search'). "
         "Fix: see zoho-crm.py deals --help."]
     assert credentials.run(CLI, "deals", "list", "--limit", "-1").returncode == 2
+    assert credentials.run(CLI, "deals", "frobnicate").stdout == ""  # the error object is for --json only
 
 
 def test_help_lists_commands_and_exit_statuses(credentials):

@@ -5,10 +5,9 @@ import sys
 from itertools import islice
 
 import pytest
-import requests
 
 import zoho_crm_oauth as oauth
-from zoho_crm_client import DEAL_FIELDS, RecordNotFoundError, ZohoCRMClient
+from zoho_crm_client import DEAL_FIELDS, RecordNotFoundError, RequestsSessionTransport, ZohoCRMClient
 
 from tool_harness import ALL_SCOPES, TOOLS_DIR, tool_environment
 
@@ -25,27 +24,14 @@ def crm_calls(zoho, template):
     return zoho.counters()["crm"].get(template, 0)
 
 
-class RecordingSession(requests.Session):
-    """A caller's own session: the client must use it, and pass a timeout every time."""
+class RejectingTransport(oauth.Transport):
+    """Zoho answering INVALID_TOKEN to every CRM call, whatever the token (the token endpoint is real)."""
 
-    def __init__(self):
-        super().__init__()
-        self.timeouts = []
-
-    def request(self, method, url, **kwargs):
-        self.timeouts.append(kwargs.get("timeout"))
-        return super().request(method, url, **kwargs)
-
-
-class RejectingSession(requests.Session):
-    """Zoho answering INVALID_TOKEN to every CRM call, whatever the token."""
-
-    def request(self, method, url, **kwargs):
-        response = requests.Response()
-        response.status_code = 401
-        response.headers["Content-Type"] = "application/json;charset=UTF-8"
-        response._content = b'{"code":"INVALID_TOKEN","details":{},"message":"invalid oauth token","status":"error"}'
-        return response
+    def send(self, method, parts, target, body, headers):
+        if "/crm/" not in target:
+            return super().send(method, parts, target, body, headers)
+        return oauth.Response(401, {"content-type": "application/json;charset=UTF-8"},
+                              b'{"code":"INVALID_TOKEN","details":{},"message":"invalid oauth token","status":"error"}')
 
 
 @pytest.fixture
@@ -153,10 +139,10 @@ def test_deal_context_takes_three_calls(crm, authorized):
 def test_missing_record_and_malformed_id(crm):
     with pytest.raises(RecordNotFoundError, match="has no Deals record 1111111111111111111") as missing:
         crm.get_deal("1" * 19)
-    assert "Fix:" in str(missing.value) and oauth.exit_status(missing.value) == oauth.EXIT_FAILED
-    with pytest.raises(oauth.ZohoError, match="not a Zoho record id") as malformed:
+    assert "Fix:" in str(missing.value) and missing.value.exit_status == oauth.EXIT_FAILED
+    with pytest.raises(oauth.BadArgumentError, match="not a Zoho record id") as malformed:
         crm.get_deal("../Contacts")
-    assert malformed.value.code == "invalid_id"
+    assert malformed.value.code == "invalid_id" and malformed.value.exit_status == oauth.EXIT_BAD_ARGUMENTS
 
 
 def test_search_without_its_scope_names_the_scope(crm, authorized):
@@ -164,7 +150,7 @@ def test_search_without_its_scope_names_the_scope(crm, authorized):
         list(crm.search_deals(text="Oakland"))
     assert raised.value.missing_scopes == (oauth.SEARCH_SCOPE,)
     assert oauth.SEARCH_SCOPE in str(raised.value)
-    assert oauth.exit_status(raised.value) == oauth.EXIT_REAUTHORIZE
+    assert raised.value.exit_status == oauth.EXIT_REAUTHORIZE
 
 
 def test_search_and_coql_with_their_scopes(credentials):
@@ -176,7 +162,7 @@ def test_search_and_coql_with_their_scopes(credentials):
     assert [c["Full_Name"] for c in crm.search_contacts(criteria="(Last_Name:equals:Smith)", limit=5)]
     rows = crm.coql("select Deal_Name, Stage from Deals where Stage = 'Qualification' limit 3")
     assert 1 <= len(rows) <= 3 and all(row["Stage"] == "Qualification" for row in rows)
-    with pytest.raises(oauth.ZohoError, match="needs a text, criteria or email"):
+    with pytest.raises(oauth.BadArgumentError, match="needs a text, criteria or email"):
         list(crm.search_deals())
 
 
@@ -219,13 +205,15 @@ def test_revoked_access_ends_in_the_refresh_tokens_hint(crm, authorized):
 
 def test_invalid_token_that_a_refresh_does_not_cure_gives_its_hint(authorized):
     refresh_token = authorized.tokens()["refresh_token"]
-    crm = client_for(authorized, session=RejectingSession())
+    crm = client_for(authorized)
+    crm.transport = RejectingTransport()
 
     with pytest.raises(oauth.InvalidTokenError) as raised:
         crm.get_deal("1" * 19)
 
     assert "(INVALID_TOKEN)" in str(raised.value) and "Fix:" in str(raised.value)
-    assert oauth.exit_status(raised.value) == oauth.EXIT_REAUTHORIZE
+    assert raised.value.exit_status == oauth.EXIT_REAUTHORIZE
+    assert crm.api_calls == 2  # the call, then once more after the refresh
     assert authorized.zoho.counters()["token"]["refresh_token"] == 1  # one refresh, not a loop
     assert authorized.tokens()["refresh_token"] == refresh_token
 
@@ -235,6 +223,7 @@ def test_transient_failures_are_retried(crm, authorized, kind):
     authorized.zoho.inject_fault("GET /crm/v8/Deals", kind, count=2)
     assert len(list(crm.list_deals(limit=1))) == 1
     assert crm_calls(authorized.zoho, "GET /crm/v8/Deals") == 3
+    assert crm.api_calls == 3  # what the caller can read: retries included
 
 
 def test_retries_are_bounded(authorized):
@@ -243,7 +232,7 @@ def test_retries_are_bounded(authorized):
     with pytest.raises(oauth.ServerError) as raised:
         list(crm.list_deals(limit=1))
     assert crm_calls(authorized.zoho, "GET /crm/v8/Deals") == 3
-    assert oauth.exit_status(raised.value) == oauth.EXIT_RETRY_LATER
+    assert raised.value.exit_status == oauth.EXIT_RETRY_LATER and raised.value.retry == oauth.RETRY_NOW
 
 
 @pytest.mark.parametrize("rejected_by_zoho", [False, True], ids=["expired-per-the-file", "rejected-by-zoho"])
@@ -260,9 +249,12 @@ def test_a_transient_token_endpoint_failure_is_retried(authorized, rejected_by_z
 def test_access_denied_on_refresh_is_not_retried(authorized):
     authorized.expire_access_token()
     authorized.zoho.inject_fault("token", "access_denied")
-    with pytest.raises(oauth.TokenThrottledError):
-        list(client_for(authorized).list_deals(limit=1))
+    crm = client_for(authorized)
+    with pytest.raises(oauth.TokenThrottledError) as raised:
+        list(crm.list_deals(limit=1))
     assert authorized.zoho.counters()["token"]["refresh_token"] == 1  # retrying cannot lift the limit
+    assert raised.value.retry == oauth.RETRY_LATER and raised.value.retry_after == 600
+    assert crm.api_calls == 0
 
 
 def test_a_slow_answer_times_out_and_is_retried(authorized):
@@ -281,9 +273,10 @@ def test_other_client_errors_are_not_retried(crm, authorized):
 def test_unreachable_api_is_a_transient_transport_error(authorized):
     authorized.update_tokens(api_domain="http://127.0.0.1:9")
     crm = client_for(authorized, max_retries=1)
-    with pytest.raises(oauth.TransportError, match="Cannot reach Zoho CRM at 127.0.0.1:9") as raised:
+    with pytest.raises(oauth.TransportError, match="Cannot reach 127.0.0.1:9 .*ConnectionRefusedError") as raised:
         crm.get_deal("1" * 19)
-    assert oauth.exit_status(raised.value) == oauth.EXIT_RETRY_LATER
+    assert raised.value.exit_status == oauth.EXIT_RETRY_LATER
+    assert crm.api_calls == 2
 
 
 @pytest.mark.parametrize("api_domain", ["zohoapis.example", "http://www.zohoapis.com"])
@@ -291,17 +284,44 @@ def test_broken_or_plain_http_api_domain_is_refused_before_any_call(authorized, 
     authorized.update_tokens(api_domain=api_domain)
     with pytest.raises(oauth.TokenFileError, match="api_domain") as raised:
         client_for(authorized).get_deal("1" * 19)
-    assert oauth.exit_status(raised.value) == oauth.EXIT_CONFIG
+    assert raised.value.exit_status == oauth.EXIT_CONFIG
     assert sum(authorized.zoho.counters()["crm"].values()) == 0
 
 
-def test_injected_session_is_used_with_a_timeout_on_every_call(authorized):
+@pytest.mark.uses_requests
+def test_a_callers_requests_session_carries_the_refresh_and_the_calls(authorized):
+    requests = pytest.importorskip("requests")
+
+    class RecordingSession(requests.Session):
+        def __init__(self):
+            super().__init__()
+            self.calls = []
+
+        def request(self, method, url, **kwargs):
+            self.calls.append((method, url.split("?")[0], kwargs.get("timeout")))
+            return super().request(method, url, **kwargs)
+
     session = RecordingSession()
+    authorized.expire_access_token()
     crm = client_for(authorized, session=session)
+    assert isinstance(crm.transport, RequestsSessionTransport)
     deal_id = first_deal_id(crm)
     crm.deal_context(deal_id)
-    assert len(session.timeouts) == 4
-    assert all(timeout == crm.timeout and all(timeout) for timeout in session.timeouts)
+
+    assert [method for method, _url, _timeout in session.calls] == ["POST", "GET", "GET", "GET", "GET"]
+    assert session.calls[0][1] == authorized.zoho.accounts_url() + oauth.TOKEN_PATH
+    assert all(timeout == crm.transport.timeout and all(timeout) for _m, _u, timeout in session.calls)
+    assert crm.api_calls == 4 and authorized.zoho.counters()["token"]["refresh_token"] == 1
+
+
+@pytest.mark.uses_requests
+def test_a_callers_session_failure_is_a_transport_error_without_the_url(authorized):
+    requests = pytest.importorskip("requests")
+    authorized.update_tokens(api_domain="http://127.0.0.1:9")
+    crm = client_for(authorized, session=requests.Session(), max_retries=1)
+    with pytest.raises(oauth.TransportError, match=r"127\.0\.0\.1:9 through the caller's session \(ConnectionError\)"):
+        list(crm.list_deals(limit=1))
+    assert crm.api_calls == 2
 
 
 def test_credits_remaining_is_exposed_once_zoho_sends_it(make_zoho, make_credentials):
@@ -343,7 +363,7 @@ def test_workspace_import_as_the_guide_shows(authorized, tmp_path):
     home = tmp_path / "home"
     tools = home / "workspace" / "tools"
     tools.mkdir(parents=True)
-    for name in ("zoho_crm_client.py", "zoho_crm_oauth.py"):
+    for name in ("zoho_crm_client.py", "zoho_crm_tools.py", "zoho_crm_oauth.py"):
         (tools / name).write_bytes((TOOLS_DIR / name).read_bytes())
     authorized.directory.rename(home / "credentials")
     script = ("from tools.zoho_crm_client import ZohoCRMClient\n"
@@ -377,4 +397,4 @@ def test_a_plain_number_timeout_is_accepted(authorized):
     authorized.expire_access_token()
     crm._tokens = authorized.token_file.read()
     assert crm.get_deal(first_deal_id(crm))["Deal_Name"]
-    assert crm.timeout == (7, 7)
+    assert crm.transport.timeout == (7, 7)

@@ -36,7 +36,7 @@ def test_self_client_code_gives_the_guides_output_and_token_file(credentials):
     assert record["api_domain"] == credentials.zoho.api_domain()
     assert record["accounts_server"] == credentials.zoho.accounts_url()
     assert record["scope"].split() == list(oauth.DEFAULT_SCOPES)
-    assert oauth.expires_at(record) > 0
+    assert oauth.parse_time(record["expires_at"]) > 0
 
 
 def test_redirect_url_read_from_stdin_keeps_the_code_out_of_the_arguments(credentials):
@@ -87,7 +87,7 @@ def test_force_replaces_working_tokens_and_revokes_the_old_refresh_token(authori
     assert new["refresh_token"] != old["refresh_token"]
     assert authorized.zoho.live_tokens()[authorized.zoho.client["client_id"]]["refresh_tokens"] == 1
     with pytest.raises(oauth.InvalidCodeError):
-        oauth.refresh_access_token(authorized.client(), old)
+        oauth.refresh_access_token(authorized.client(), oauth.TokenRecord.from_json(old, "the old token file"))
 
 
 def test_force_with_a_narrower_code_keeps_the_working_tokens(authorized):

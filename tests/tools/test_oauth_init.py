@@ -6,13 +6,18 @@ import threading
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
-import requests
 
 import zoho_crm_oauth as oauth
 
 from tool_harness import assert_one_line_error
 
 INIT = "zoho-crm-oauth-init.py"
+
+
+def open_in_browser(url):
+    """(status, page text) of a GET, as a browser following the redirect would make it."""
+    page = oauth.Transport(timeout=60).request("GET", url)
+    return page.status, page.body.decode("utf-8")
 
 
 def free_port():
@@ -154,14 +159,14 @@ def test_listen_catches_the_redirect_and_saves_the_tokens(listening):
     listening.seen_secrets.add(parse_qs(urlsplit(location).query)["code"][0])
     # A stray request (a browser's favicon) is not the redirect and does not end the wait.
     favicon = location.split("?")[0].replace("/oauth/callback", "/favicon.ico")
-    assert requests.get(favicon, timeout=10).status_code == 404
+    assert open_in_browser(favicon)[0] == 404
 
-    page = requests.get(location, timeout=60)
+    status_code, page = open_in_browser(location)
 
     status, stdout, stderr = listener.finish()
-    listening.outputs.append(stdout + stderr + page.text)
+    listening.outputs.append(stdout + stderr + page)
     assert status == 0, stderr
-    assert page.status_code == 200 and "Zoho CRM connected" in page.text
+    assert status_code == 200 and "Zoho CRM connected" in page
     assert "✓ Tokens retrieved successfully" in stdout
     assert "✓ Tokens saved to: %s" % listening.token_path in stdout
     assert listening.tokens()["accounts_server"] == listening.zoho.accounts_url()
@@ -171,12 +176,12 @@ def test_listen_reports_a_denied_authorization(listening):
     listener, url = start_listener(listening)
     location = listening.zoho.authorize(url, approve=False)
 
-    page = requests.get(location, timeout=60)
+    status_code, page = open_in_browser(location)
 
     status, stdout, stderr = listener.finish()
-    listening.outputs.append(stdout + stderr + page.text)
+    listening.outputs.append(stdout + stderr + page)
     assert status == oauth.EXIT_REAUTHORIZE
-    assert page.status_code == 400 and "refused (access_denied)" in page.text
+    assert status_code == 400 and "refused (access_denied)" in page
     assert "Error: The authorization was refused (access_denied)" in stderr
     assert not listening.token_path.exists()
 
@@ -186,12 +191,12 @@ def test_listen_refuses_a_redirect_with_another_state(listening):
     forged = listening.zoho.authorize(url.replace("state=", "state=forged"))
     listening.seen_secrets.add(parse_qs(urlsplit(forged).query)["code"][0])
 
-    page = requests.get(forged, timeout=60)
+    status_code, page = open_in_browser(forged)
 
     status, stdout, stderr = listener.finish()
-    listening.outputs.append(stdout + stderr + page.text)
+    listening.outputs.append(stdout + stderr + page)
     assert status == oauth.EXIT_REAUTHORIZE
-    assert page.status_code == 400 and "state does not match" in page.text
+    assert status_code == 400 and "state does not match" in page
     assert listening.zoho.counters()["token"]["authorization_code"] == 0  # the forged code was never used
     assert not listening.token_path.exists()
 
@@ -202,10 +207,10 @@ def test_listen_passes_the_exchange_failure_to_the_browser(listening):
     listening.seen_secrets.add(parse_qs(urlsplit(location).query)["code"][0])
     listening.zoho.inject_fault("token", "status_500")
 
-    page = requests.get(location, timeout=60)
+    status_code, page = open_in_browser(location)
 
     status, stdout, stderr = listener.finish()
-    listening.outputs.append(stdout + stderr + page.text)
+    listening.outputs.append(stdout + stderr + page)
     assert status == oauth.EXIT_RETRY_LATER
-    assert page.status_code == 400 and "HTTP 500" in page.text
+    assert status_code == 400 and "HTTP 500" in page
     assert not listening.token_path.exists()

@@ -54,7 +54,7 @@ def deals_scope_missing(credentials):
     pytest.param(lambda c: c.zoho.inject_fault("crm", "status_500"), oauth.EXIT_RETRY_LATER, "HTTP 500",
                  id="server-error"),
     pytest.param(lambda c: c.update_tokens(api_domain="http://127.0.0.1:9"), oauth.EXIT_RETRY_LATER,
-                 "Cannot reach Zoho CRM", id="unreachable"),
+                 "Cannot reach 127.0.0.1:9 (ConnectionRefusedError", id="unreachable"),
     pytest.param(lambda c: c.token_path.unlink(), oauth.EXIT_CONFIG, "No token file", id="no-tokens"),
 ])
 def test_failures_print_one_hint_and_exit_non_zero(authorized, break_it, status, hint):

@@ -3,6 +3,10 @@ to run each tool as a user would (a real subprocess, ZOHO_CRM_CREDENTIALS_DIR se
 
 Every run's output is kept, and when a test ends it is searched for every secret involved (client
 secret, grant codes, access and refresh tokens): no tool may print one.
+
+The tools run on a python3 that cannot import requests (OpenClaw's image has none): every
+subprocess gets REQUESTS_UNAVAILABLE_DIR first on its PYTHONPATH, whose requests.py raises
+ImportError, and conftest.py blocks the import inside the test process too.
 """
 
 import json
@@ -16,14 +20,19 @@ import zoho_crm_oauth as oauth
 REPO = Path(__file__).resolve().parents[2]
 TOOLS_DIR = REPO / "roles" / "zoho_crm" / "files" / "tools"
 ALL_SCOPES = oauth.DEFAULT_SCOPES + (oauth.SEARCH_SCOPE, oauth.COQL_SCOPE, "ZohoCRM.settings.fields.READ")
-# Environment variables that would point a tool at another credentials directory.
-LOCATION_VARIABLES = ("ZOHO_CRM_CREDENTIALS_DIR", "OPENCLAW_STATE_DIR")
+# Environment variables that would point a tool at another credentials directory, or send its
+# requests elsewhere.
+LOCATION_VARIABLES = ("ZOHO_CRM_CREDENTIALS_DIR", "OPENCLAW_STATE_DIR", "HTTPS_PROXY", "https_proxy", "ALL_PROXY",
+                      "all_proxy", "NO_PROXY", "no_proxy", "SSL_CERT_FILE", "REQUESTS_CA_BUNDLE", "CURL_CA_BUNDLE")
+REQUESTS_UNAVAILABLE_DIR = Path(__file__).resolve().parent / "requests_unavailable"
 
 
 def tool_environment(**extra):
     env = {key: value for key, value in os.environ.items() if key not in LOCATION_VARIABLES}
     # Keep the repository free of __pycache__ next to the deployed tools.
     env["PYTHONDONTWRITEBYTECODE"] = "1"
+    env["PYTHONPATH"] = os.pathsep.join([str(REQUESTS_UNAVAILABLE_DIR)] + (
+        [env["PYTHONPATH"]] if env.get("PYTHONPATH") else []))
     env.update(extra)
     return env
 
@@ -56,18 +65,20 @@ class Credentials:
         return oauth.ClientConfig.load(str(self.client_secret_path))
 
     def tokens(self):
+        """The token file's JSON, as a dict."""
         record = json.loads(self.token_path.read_text())
-        self.seen_secrets.update(record[key] for key in ("access_token", "refresh_token"))
+        self.seen_secrets.update(record[key] for key in ("access_token", "refresh_token") if record.get(key))
         return record
 
     def token_bytes(self):
         return self.token_path.read_bytes() if self.token_path.exists() else None
 
     def update_tokens(self, **changes):
+        """Change fields of the token file, any value (a broken one too), under its lock."""
         record = self.tokens()
         record.update(changes)
         with self.token_file.locked():
-            self.token_file.write(record)
+            write_private(self.token_path, json.dumps(record, indent=2))
 
     def expire_access_token(self):
         """The file says the access token is dead, as after a night without calls."""
@@ -84,8 +95,8 @@ class Credentials:
         """Tokens from a Self Client code, written as the exchange tool would."""
         code = self.self_client_code(scopes)
         record = oauth.exchange_code(self.client(), oauth.parse_authorization_response(code))
-        with self.token_file.locked():
-            self.token_file.write(record)
+        with self.token_file.locked() as locked:
+            locked.write(record)
         return self.tokens()
 
     def secrets(self):
@@ -118,6 +129,12 @@ class Credentials:
         for text in texts:
             leaked = [secret[:8] for secret in secrets if secret in text]
             assert not leaked, "secret(s) starting %s leaked into: %s" % (leaked, text[:300])
+
+
+def write_private(path, text):
+    """Write a 0600 file in place (tests only: the product writes atomically)."""
+    Path(path).write_text(text)
+    Path(path).chmod(0o600)
 
 
 def assert_one_line_error(completed, *fragments):

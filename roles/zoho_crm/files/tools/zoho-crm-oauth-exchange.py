@@ -11,10 +11,10 @@ Standard library only.
 """
 
 import argparse
-import os
 import sys
 
 import zoho_crm_oauth as oauth
+import zoho_crm_tools as tools
 
 EPILOG = """\
 CODE_OR_REDIRECT_URL is the code from a Self Client or from the redirect's address bar
@@ -47,11 +47,13 @@ def describe_lifetime(seconds):
     return "%d minutes" % (seconds // 60)
 
 
-def stored_refresh_token_works(token_file, client):
+def stored_refresh_token_works(token_file, client, record, transport):
     """Whether the stored refresh token can still mint access tokens for this client. Checking
     costs one mint, which is saved, so nothing is wasted."""
+    if not record.refresh_token:
+        return False
     try:
-        oauth.refresh_token_file(token_file, client, force=True)
+        oauth.refresh_token_file(token_file, client, transport, force=True)
     except oauth.TokenThrottledError:
         return True  # Zoho knows the token; it only refuses to mint more right now
     except (oauth.InvalidCodeError, oauth.InvalidClientError, oauth.InvalidClientSecretError):
@@ -68,7 +70,7 @@ def readable_record(token_file):
 
 
 def main(argv=None):
-    parser = oauth.ArgumentParser(
+    parser = tools.argument_parser(
         prog="zoho-crm-oauth-exchange.py", description="Exchange a Zoho grant code for tokens.", epilog=EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("code", metavar="CODE_OR_REDIRECT_URL", help='grant code or redirect URL, or "-" for stdin')
@@ -76,9 +78,10 @@ def main(argv=None):
                         help="replace tokens whose refresh token still works (the old one is then revoked)")
     args = parser.parse_args(argv)
 
-    directory = oauth.default_credentials_dir()
-    client = oauth.ClientConfig.load(os.path.join(directory, oauth.CLIENT_SECRET_FILENAME), private=True)
-    token_file = oauth.TokenFile(os.path.join(directory, oauth.TOKENS_FILENAME), private=True)
+    client = tools.load_client()
+    token_file = tools.token_file()
+    # One try: a grant code works once, so a lost answer is not retried.
+    transport = oauth.Transport()
     # A pasted redirect must come from this host's authorization URL (the init tool's or the playbook's).
     authorization = oauth.parse_authorization_response(
         read_authorization_text(args.code), expected_state=oauth.authorization_state(client, token_file.path))
@@ -86,26 +89,26 @@ def main(argv=None):
     existing = readable_record(token_file)
     if existing is None and token_file.exists():
         print("Note: %s is damaged; it will be replaced." % token_file.path, file=sys.stderr)
-    if existing and existing.get("code_sha256") == oauth.code_digest(authorization.code):
+    if existing and existing.code_sha256 == oauth.code_digest(authorization.code):
         print("✓ This code was already exchanged; the tokens in %s came from it." % token_file.path)
         return oauth.EXIT_OK
-    if existing and not args.force and stored_refresh_token_works(token_file, client):
+    if existing and not args.force and stored_refresh_token_works(token_file, client, existing, transport):
         print("Error: %s already holds a working refresh token, so this code was not used. Authorizing again "
               "burns one of Zoho's 20 refresh-token slots. Fix: nothing to do (check with python3 "
               "tools/zoho-crm-test.py), or re-run with --force to replace it." % token_file.path, file=sys.stderr)
         return oauth.EXIT_FAILED
 
     # Replacing tokens: the new ones must carry the scopes and read the CRM before the swap.
-    exchange = oauth.store_exchanged_tokens(token_file, client, authorization)
+    exchange = oauth.store_exchanged_tokens(token_file, client, authorization, transport=transport)
     record = exchange.record
     print("✓ Tokens retrieved successfully")
-    print("Access Token: %s" % oauth.mask(record["access_token"]))
-    print("Refresh Token: %s" % oauth.mask(record["refresh_token"]))
-    print("Expires In: %d seconds (%s)" % (record["expires_in"], describe_lifetime(record["expires_in"])))
+    print("Access Token: %s" % oauth.mask(record.access_token))
+    print("Refresh Token: %s" % oauth.mask(record.refresh_token))
+    print("Expires In: %d seconds (%s)" % (record.expires_in, describe_lifetime(record.expires_in)))
     print("✓ Tokens saved to: %s" % token_file.path)
     if exchange.revoke_error:
         print("Warning: the previous refresh token (%s) was not revoked: %s" % (
-            oauth.fingerprint(exchange.replaced["refresh_token"]), exchange.revoke_error), file=sys.stderr)
+            oauth.fingerprint(exchange.replaced.refresh_token), exchange.revoke_error), file=sys.stderr)
     elif exchange.revoked is not None:
         print("✓ Previous refresh token %s" % ("revoked" if exchange.revoked else "was already invalid at Zoho"))
     print("Next: python3 tools/zoho-crm-test.py")
@@ -113,4 +116,4 @@ def main(argv=None):
 
 
 if __name__ == "__main__":
-    sys.exit(oauth.run_tool(main))
+    sys.exit(tools.run_tool(main))

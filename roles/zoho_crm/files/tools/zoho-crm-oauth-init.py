@@ -19,6 +19,7 @@ import time
 from urllib.parse import urlsplit
 
 import zoho_crm_oauth as oauth
+import zoho_crm_tools as tools
 
 LOOPBACK_HOSTS = ("localhost", "127.0.0.1")
 EXCHANGE_SCRIPT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "zoho-crm-oauth-exchange.py")
@@ -100,7 +101,7 @@ def make_handler(redirect_uri, state, force, outcome):
                 oauth.parse_authorization_response(redirect_url, expected_state=state)
             except oauth.AuthorizationError as exc:
                 print("Error: %s" % exc, file=sys.stderr)
-                outcome.append((oauth.exit_status(exc), "Error: %s" % exc))
+                outcome.append((exc.exit_status, "Error: %s" % exc))
             else:
                 outcome.append(run_exchange(redirect_url, force))
             status, message = outcome[-1]
@@ -165,7 +166,7 @@ def bounded_timeout(text):
 
 
 def main(argv=None):
-    parser = oauth.ArgumentParser(
+    parser = tools.argument_parser(
         prog="zoho-crm-oauth-init.py", description="Start the Zoho CRM authorization.", epilog=EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--listen", action="store_true",
@@ -176,11 +177,10 @@ def main(argv=None):
                         help="with --listen, replace tokens whose refresh token still works")
     args = parser.parse_args(argv)
 
-    directory = oauth.default_credentials_dir()
-    client = oauth.ClientConfig.load(os.path.join(directory, oauth.CLIENT_SECRET_FILENAME), private=True)
+    client = tools.load_client()
     if args.listen:
         loopback_address(client.redirect_uri)  # refuse before printing a URL that cannot be caught
-    token_path = os.path.join(directory, oauth.TOKENS_FILENAME)
+    token_path = tools.token_file().path
     if os.path.exists(token_path):
         print("Note: %s already exists. Its refresh token is kept unless it no longer works or --force is given: "
               "each authorization uses one of Zoho's 20 refresh-token slots.\n" % token_path)
@@ -193,4 +193,4 @@ def main(argv=None):
 
 
 if __name__ == "__main__":
-    sys.exit(oauth.run_tool(main))
+    sys.exit(tools.run_tool(main))

@@ -12,11 +12,11 @@ Standard library only, so it runs on a bare python3.
 import argparse
 import logging
 import logging.handlers
-import os
 import sys
 import time
 
 import zoho_crm_oauth as oauth
+import zoho_crm_tools as tools
 
 # The role runs this every 10 minutes. A token with 16 minutes or less left is refreshed, so one
 # that is kept has more than 6 minutes left at the next run: it never reaches the client's own
@@ -76,7 +76,7 @@ def make_logger(log_file, max_bytes):
 
 def failed(log, log_file, exc):
     """Log a failure and return its exit status; with a log file, also tell cron (it mails stderr)."""
-    status = oauth.exit_status(exc)
+    status = exc.exit_status
     log.error("refresh failed (exit %d): %s", status, exc)
     if log_file:
         print("Error: %s" % exc, file=sys.stderr)
@@ -84,11 +84,11 @@ def failed(log, log_file, exc):
 
 
 def minutes_left(record):
-    return int((oauth.expires_at(record) - time.time()) // 60)
+    return int(record.seconds_left() // 60)
 
 
 def main(argv=None):
-    parser = oauth.ArgumentParser(
+    parser = tools.argument_parser(
         prog="zoho-crm-refresh-token.py", description="Refresh the Zoho CRM access token when needed.",
         epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--min-ttl", type=non_negative_int, default=DEFAULT_MIN_TTL, metavar="SECONDS",
@@ -100,25 +100,20 @@ def main(argv=None):
     args = parser.parse_args(argv)
 
     log = make_logger(args.log_file, args.log_max_bytes)
-    directory = oauth.default_credentials_dir()
     try:
-        client = oauth.ClientConfig.load(os.path.join(directory, oauth.CLIENT_SECRET_FILENAME), private=True)
-        token_file = oauth.TokenFile(os.path.join(directory, oauth.TOKENS_FILENAME), private=True)
-        record, refreshed = oauth.refresh_token_file(token_file, client, min_ttl=args.min_ttl, force=args.force)
-    except OSError as error:  # the lock or the directory: logged like the rest, not only on stderr
-        return failed(log, args.log_file, oauth.ConfigError(
-            "Cannot use %s (%s). Fix: check the owner and mode of the credentials directory."
-            % (error.filename or directory, error.strerror or error)))
+        # One try per run, no retry: the next run comes while the token still lives.
+        record, refreshed = oauth.refresh_token_file(tools.token_file(), tools.load_client(), oauth.Transport(),
+                                                     min_ttl=args.min_ttl, force=args.force)
     except oauth.ZohoError as exc:
         return failed(log, args.log_file, exc)
     if refreshed:
         log.info("refreshed the access token %s: expires at %s (%d min), API %s", oauth.fingerprint(
-            record["access_token"]), record["expires_at"], minutes_left(record), record["api_domain"])
+            record.access_token), record.expires_at_text, minutes_left(record), record.api_domain)
     else:
         log.info("access token %s still fresh: expires at %s (%d min); nothing to do", oauth.fingerprint(
-            record["access_token"]), record.get("expires_at"), minutes_left(record))
+            record.access_token), record.expires_at_text, minutes_left(record))
     return oauth.EXIT_OK
 
 
 if __name__ == "__main__":
-    sys.exit(oauth.run_tool(main))
+    sys.exit(tools.run_tool(main))

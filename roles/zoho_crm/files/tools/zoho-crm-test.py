@@ -11,6 +11,7 @@ import argparse
 import sys
 
 import zoho_crm_oauth as oauth
+import zoho_crm_tools as tools
 from zoho_crm_client import ZohoCRMClient
 
 EPILOG = """\
@@ -21,8 +22,8 @@ DEALS_SHOWN = 5
 
 
 def main(argv=None):
-    parser = oauth.ArgumentParser(prog="zoho-crm-test.py", description="Test Zoho CRM API access.",
-                                     epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = tools.argument_parser(prog="zoho-crm-test.py", description="Test Zoho CRM API access.",
+                                   epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.parse_args(argv)
 
     print("Testing Zoho CRM API access...", flush=True)
@@ -42,4 +43,4 @@ def main(argv=None):
 
 
 if __name__ == "__main__":
-    sys.exit(oauth.run_tool(main))
+    sys.exit(tools.run_tool(main))
