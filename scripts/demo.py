@@ -132,7 +132,9 @@ def main():
         output = run(playbook, capture=True)
         if not re.search(r"demo-vps\s*:.*changed=0", output):
             raise SystemExit("demo: the second run changed something; it should not")
-        print(f"\n\033[1mDone.\033[0m Look around: {HOME} (credentials are 0600) and {DEMO / 'crontab'}.")
+        print(f"\n\033[1mDone.\033[0m Look around: {HOME} (credentials are 0600). The refresh schedule, in "
+              f"{DEMO / 'crontab'} (a cron file: no crontab needed; on a VPS it goes in the agent's crontab):")
+        print((DEMO / "crontab").read_text(), end="")
     finally:
         if sandbox is not None:
             stop(sandbox)

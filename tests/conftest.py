@@ -1,10 +1,19 @@
 """Shared fixtures: the Zoho stand-in (sandbox/zoho_sandbox), started per test on a free loopback port,
-over http or (tls_zoho) https with a test CA; and a CONNECT proxy (tls_and_proxy.py)."""
+over http or (tls_zoho) https with a test CA; a CONNECT proxy (tls_and_proxy.py); and a PATH without
+crontab, as on a machine where cron is not installed."""
+
+import os
+import shutil
+import sys
+from pathlib import Path
 
 import pytest
 from zoho_sandbox import Sandbox
 
 from tls_and_proxy import CertificateAuthority, ConnectProxy
+
+# Where ansible.builtin.cron looks for crontab besides PATH (AnsibleModule.get_bin_path).
+SBIN_DIRS = ("/sbin", "/usr/sbin", "/usr/local/sbin")
 
 
 @pytest.fixture
@@ -53,3 +62,22 @@ def make_proxy():
     yield make
     for proxy in started:
         proxy.stop()
+
+
+@pytest.fixture(scope="session")
+def path_without_crontab(tmp_path_factory):
+    """A PATH (the venv's bin first) that finds every program this one finds but crontab: one
+    directory of links to them, as on a machine without the cron package."""
+    programs = tmp_path_factory.mktemp("path-without-crontab")
+    for directory in os.environ["PATH"].split(os.pathsep):
+        if not os.path.isdir(directory):
+            continue
+        for entry in os.scandir(directory):
+            link = programs / entry.name
+            if entry.name != "crontab" and not os.path.lexists(link) and os.access(entry.path, os.X_OK):
+                link.symlink_to(entry.path)
+    path = f"{Path(sys.executable).parent}{os.pathsep}{programs}"
+    assert shutil.which("crontab", path=path) is None
+    assert not any(os.path.exists(os.path.join(directory, "crontab")) for directory in SBIN_DIRS), \
+        "crontab is in an sbin directory, where ansible.builtin.cron finds it whatever PATH says"
+    return path

@@ -20,10 +20,12 @@ def processes_mentioning(text):
     return found
 
 
-def test_demo_runs_the_main_job_and_leaves_nothing_running(tmp_path):
+def test_demo_runs_the_main_job_and_leaves_nothing_running(tmp_path, path_without_crontab):
+    """As on a newcomer's machine, where cron is not installed: no crontab on PATH."""
     demo_dir = tmp_path / "demo"
     completed = subprocess.run([sys.executable, "scripts/demo.py", str(demo_dir)], cwd=ROOT, capture_output=True,
-                               text=True, timeout=600, env=dict(os.environ, ANSIBLE_NOCOLOR="1"))
+                               text=True, timeout=600,
+                               env=dict(os.environ, ANSIBLE_NOCOLOR="1", PATH=path_without_crontab))
     output = completed.stdout + completed.stderr
     assert completed.returncode == 0, output
     assert "Zoho CRM is waiting for your approval" in output
@@ -34,5 +36,7 @@ def test_demo_runs_the_main_job_and_leaves_nothing_running(tmp_path):
     assert len(recaps) == 3 and "failed=0" in recaps[0] and "changed=0" not in recaps[1]
     assert "changed=0" in recaps[2]
     assert not (demo_dir / "auth-code.json").exists()
-    assert "zoho_crm token refresh" in (demo_dir / "crontab").read_text()
+    cron_entry = (demo_dir / "crontab").read_text().splitlines()[1]
+    assert cron_entry.startswith("*/10 * * * * ") and "tools/zoho-crm-refresh-token.py" in cron_entry
+    assert cron_entry in output  # shown to the viewer
     assert processes_mentioning(str(demo_dir)) == []

@@ -19,8 +19,10 @@ VENV_BIN = Path(sys.executable).parent
 class Playbooks:
     """ansible-playbook against one temporary host; remembers every output for secret searches."""
 
-    def __init__(self, zoho, tmp_path):
+    def __init__(self, zoho, tmp_path, path=None):
         self.zoho = zoho
+        # The PATH ansible-playbook, its modules and the deployed tools see (default: this one).
+        self.path = path or os.environ["PATH"]
         self.home = tmp_path / "home" / ".openclaw"
         self.cron_file = tmp_path / "cron.d" / "zoho-crm"
         self.cron_file.parent.mkdir(parents=True)
@@ -53,8 +55,7 @@ class Playbooks:
         if verbosity:
             command.append("-" + "v" * verbosity)
         # The deployed tools run with the `python3` on PATH: the venv's.
-        env = dict(os.environ, PATH=f"{VENV_BIN}:{os.environ['PATH']}", ANSIBLE_FORCE_COLOR="0",
-                   ANSIBLE_NOCOLOR="1")
+        env = dict(os.environ, PATH=f"{VENV_BIN}:{self.path}", ANSIBLE_FORCE_COLOR="0", ANSIBLE_NOCOLOR="1")
         completed = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
         output = completed.stdout + completed.stderr
         self.outputs.append(output)
@@ -90,7 +91,7 @@ class Playbooks:
 
     def tool(self, script, *args):
         """Run a deployed tool from the workspace, as the guide does."""
-        env = dict(os.environ, PATH=f"{VENV_BIN}:{os.environ['PATH']}")
+        env = dict(os.environ, PATH=f"{VENV_BIN}:{self.path}")
         env.pop("ZOHO_CRM_CREDENTIALS_DIR", None)
         env.pop("OPENCLAW_STATE_DIR", None)
         return subprocess.run(["python3", f"tools/{script}", *args], cwd=self.workspace, env=env,
@@ -102,6 +103,21 @@ def recap(output):
     match = re.search(r"^vps\s*:\s*(.*)$", output, re.MULTILINE)
     assert match, output
     return {key: int(value) for key, value in re.findall(r"(\w+)=(\d+)", match.group(1))}
+
+
+def task_statuses(output):
+    """Task name (without the role's prefix) -> the set of result words the host got for it (ok,
+    changed, skipping, failed, fatal), from the default callback's output."""
+    statuses, current = {}, None
+    for line in output.splitlines():
+        header = re.match(r"^TASK \[(?:zoho_crm : )?(.*?)\]", line)
+        if header:
+            current = statuses.setdefault(header.group(1), set())
+        elif current is not None:
+            result = re.match(r"^(ok|changed|skipping|failed|fatal): \[", line)
+            if result:
+                current.add(result.group(1))
+    return statuses
 
 
 def mode(path):

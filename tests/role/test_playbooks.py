@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 import zoho_crm_oauth
-from playbook_harness import ROOT, mode, recap
+from playbook_harness import ROOT, mode, recap, task_statuses
 
 TOOLS = ["zoho-crm-oauth-init.py", "zoho-crm-oauth-exchange.py", "zoho-crm-test.py", "zoho-crm-refresh-token.py",
          "zoho-crm.py", "zoho_crm_client.py", "zoho_crm_oauth.py"]
@@ -69,6 +69,72 @@ def test_provision_installs_everything_and_a_rerun_changes_nothing(playbooks, zo
     _, again = playbooks.run("provision.yml")
     assert recap(again)["changed"] == 0 and recap(again)["failed"] == 0
     assert zoho.counters()["token"]["authorization_code"] == 1
+
+
+def test_the_cron_file_holds_the_entry_alone_and_goes_when_the_refresh_is_disabled(playbooks):
+    """Written as ansible.builtin.cron writes a cron file, but with no crontab on PATH (the fixture's)."""
+    playbooks.provision()
+    log = playbooks.home / "logs" / "zoho-crm-token-refresh.log"
+    assert playbooks.cron_file.read_text() == (
+        f"#Ansible: zoho_crm token refresh\n*/10 * * * * {getpass.getuser()} cd {playbooks.workspace} && "
+        f"python3 tools/zoho-crm-refresh-token.py --log-file {log} --log-max-bytes 1048576 >/dev/null\n")
+    assert mode(playbooks.cron_file) == 0o644
+    playbooks.write_inventory(zoho_crm_cron_enabled=False)
+    _, output = playbooks.run("provision.yml")
+    assert recap(output)["changed"] == 1 and not playbooks.cron_file.exists()
+
+
+def test_nothing_scheduled_needs_no_crontab(playbooks):
+    """No cron file and the refresh disabled, on a host without crontab: provision and revoke go
+    through, and nothing is scheduled anywhere."""
+    playbooks.write_inventory(zoho_crm_cron_file="", zoho_crm_cron_enabled=False)
+    _, output = playbooks.provision()
+    assert recap(output)["failed"] == 0 and "Cron | Look for crontab" in output
+    _, again = playbooks.run("provision.yml")
+    assert recap(again)["changed"] == 0
+    _, revoked = playbooks.run("revoke.yml")
+    assert recap(revoked)["failed"] == 0 and not playbooks.token_path.exists()
+    assert not playbooks.cron_file.exists()
+
+
+# The tasks that write a path: files.yml's one look lets a re-run skip each of them.
+WRITING_TASKS = ["Directories | Create the OpenClaw directories", "Client secret | Write zoho-crm-client-secret.json",
+                 "Tools | Install the scripts, the client library and the OAuth module",
+                 "Cron | Write the token refresh's cron file", "Skill | Write SKILL.md"]
+
+
+def test_every_drift_is_repaired_and_a_rerun_writes_nothing(playbooks):
+    """Each kind of path the one look covers, drifted in content, mode or type: all repaired and
+    reported in one run; then a run that finds everything right skips every writing task."""
+    playbooks.provision()
+    tools = playbooks.workspace / "tools"
+    skill = playbooks.workspace / "skills/zoho-crm/SKILL.md"
+    installed = {path: path.read_bytes() for path in (tools / "zoho-crm.py", tools / "zoho_crm_client.py", skill,
+                                                      playbooks.cron_file, playbooks.client_secret_path)}
+    with open(tools / "zoho-crm.py", "a") as edited:
+        edited.write("# edited on the host\n")
+    (tools / "zoho_crm_client.py").chmod(0o755)
+    skill.write_text("---\nname: zoho-crm\n---\n")
+    playbooks.cron_file.chmod(0o666)
+    (playbooks.workspace / "skills/zoho-crm").chmod(0o700)
+    playbooks.client_secret_path.chmod(0o640)
+    # The same bytes, but through a link: not the file the role installs.
+    elsewhere = playbooks.home.parent / "zoho-crm-test.py"
+    (tools / "zoho-crm-test.py").rename(elsewhere)
+    (tools / "zoho-crm-test.py").symlink_to(elsewhere)
+
+    _, repair = playbooks.run("provision.yml")
+    assert recap(repair)["changed"] == 5  # directories, client secret, tools, cron file, SKILL.md
+    assert {path: path.read_bytes() for path in installed} == installed
+    assert (mode(tools / "zoho_crm_client.py"), mode(playbooks.cron_file), mode(playbooks.client_secret_path),
+            mode(playbooks.workspace / "skills/zoho-crm")) == (0o644, 0o644, 0o600, 0o755)
+    assert not (tools / "zoho-crm-test.py").is_symlink()
+    assert (tools / "zoho-crm-test.py").read_bytes() == elsewhere.read_bytes() and mode(tools / "zoho-crm-test.py") == 0o755
+
+    _, again = playbooks.run("provision.yml")
+    assert recap(again)["changed"] == 0
+    statuses = task_statuses(again)
+    assert {task: statuses[task] for task in WRITING_TASKS} == {task: {"skipping"} for task in WRITING_TASKS}
 
 
 def test_loosened_modes_are_repaired_and_reported(playbooks):
@@ -167,6 +233,10 @@ def test_revoke_removes_everything_and_a_second_run_changes_nothing(playbooks, z
     ({"zoho_crm_data_center": "mars"}, "zoho_crm_data_center"),
     ({"zoho_crm_scopes": ["ZohoCRM.modules.deals.ALL"]}, "zoho_crm_allow_write_scopes"),
     ({"zoho_crm_user": "no-such-agent-user"}, "does not exist"),
+    # The fixture's PATH has no crontab, and the role does not install cron here.
+    ({"zoho_crm_cron_file": ""}, "crontab is not installed on vps, so the token refresh cannot be scheduled"),
+    ({"zoho_crm_cron_file": "/etc/crontab"}, "is /etc/crontab"),
+    ({"zoho_crm_cron_file": "zoho-crm.cron"}, "a name in /etc/cron.d that cron ignores"),
 ])
 def test_bad_input_fails_early_and_changes_nothing(playbooks, overrides, fragment):
     playbooks.write_inventory(**overrides)
