@@ -98,7 +98,7 @@ def test_the_tools_run_on_each_python_without_requests(authorized, python):
     authorized.expire_access_token()
     deal = run("zoho-crm.py", "--json", "deals", "get", authorized.zoho.org.deals.id(0))
     assert deal.returncode == 0, deal.stderr
-    assert json.loads(deal.stdout)["Deal_Name"] == "Oakland School District - Grant Funded"
+    assert json.loads(deal.stdout)["deal"]["Deal_Name"] == "Oakland School District - Grant Funded"
     assert authorized.zoho.counters()["token"]["refresh_token"] == 1
     refresh = run("zoho-crm-refresh-token.py", "--force")
     assert refresh.returncode == 0 and "refreshed the access token" in refresh.stdout, refresh.stderr
