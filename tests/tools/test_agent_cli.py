@@ -22,7 +22,8 @@ def test_deals_list_json_honours_the_limit_and_the_filters(authorized):
     assert answer["api_calls"] == 1 and answer["credits_remaining"] is None
     deals = answer["deals"]
     assert len(deals) == 7 and deals[0]["Deal_Name"] == OAKLAND
-    qualification = json_answer(authorized, "deals", "list", "--stage", "qualification", "--limit", "0", "--json")["deals"]
+    qualification = json_answer(authorized, "deals", "list", "--stage", "qualification", "--limit", "0",
+                                "--json")["deals"]
     assert qualification and all(d["Stage"] == "Qualification" for d in qualification)
     everything = json_answer(authorized, "deals", "list", "--limit", "0", "--json")["deals"]
     assert len(everything) == 60
@@ -85,7 +86,8 @@ def test_search_with_its_scope(credentials):
     credentials.authorize(scopes=ALL_SCOPES)
     found = json_answer(credentials, "--json", "deals", "search", "Oakland")["deals"]
     assert OAKLAND in [d["Deal_Name"] for d in found]
-    smiths = json_answer(credentials, "--json", "contacts", "search", "--criteria", "(Last_Name:equals:Smith)")["contacts"]
+    smiths = json_answer(credentials, "--json", "contacts", "search", "--criteria",
+                         "(Last_Name:equals:Smith)")["contacts"]
     assert smiths and all("Smith" in c["Full_Name"] for c in smiths)
 
 
@@ -194,8 +196,8 @@ def test_bad_arguments_exit_2_with_one_line_and_the_help_to_read(credentials):
     completed = credentials.run(CLI, "deals", "frobnicate")
     assert completed.returncode == 2
     assert completed.stderr.strip().splitlines() == [
-        "Error: argument ACTION: invalid choice: 'frobnicate' (choose from 'find', 'changed', 'pipeline', 'get', 'list', "
-        "'search'). "
+        "Error: argument ACTION: invalid choice: 'frobnicate' (choose from 'find', 'changed', 'pipeline', 'get', "
+        "'list', 'search'). "
         "Fix: see zoho-crm.py deals --help."]
     assert credentials.run(CLI, "deals", "list", "--limit", "-1").returncode == 2
     assert credentials.run(CLI, "deals", "frobnicate").stdout == ""  # the error object is for --json only

@@ -122,7 +122,8 @@ def test_find_contacts_by_full_name(authorized):
     assert (found["method"], found["scanned"], found["api_calls"]) == ("scan", 40, 1)
     assert listed(authorized.zoho, "/crm/v8/Contacts")[0]["fields"] == ",".join(CONTACT_SUMMARY_FIELDS)
     line = authorized.run(CLI, "contacts", "find", "jane smi").stdout.splitlines()[0]
-    assert line == "%s  Jane Smith <jane.smith@oaklandsd.example> - Oakland School District" % found["contacts"][0]["id"]
+    assert line == "%s  Jane Smith <jane.smith@oaklandsd.example> - Oakland School District" % (
+        found["contacts"][0]["id"])
 
 
 def test_a_retried_page_counts_as_two_calls(authorized):
