@@ -9,8 +9,7 @@ from datetime import datetime, timedelta, timezone
 import pytest
 
 import zoho_crm_oauth as oauth
-from zoho_crm_client import (CONTACT_SUMMARY_FIELDS, DEAL_SUMMARY_FIELDS, PIPELINE_FIELDS, ZohoCRMClient,
-                             parse_since)
+from zoho_crm_client import ZohoCRMClient, parse_since
 
 from tool_harness import ALL_SCOPES, assert_one_line_error, crm_requests, json_answer
 
@@ -18,6 +17,11 @@ CLI = "zoho-crm.py"
 OAKLAND = "Oakland School District - Grant Funded"
 SEARCH_SCOPES = oauth.DEFAULT_SCOPES + (oauth.SEARCH_SCOPE,)
 NOW = datetime(2026, 12, 1, 12, 0, tzinfo=timezone.utc)
+# The fields each answer needs, and no more: a scan's pages stay small.
+DEAL_SUMMARY_FIELDS = ("Deal_Name", "Stage", "Amount", "Closing_Date", "Contact_Name", "Account_Name", "Owner",
+                       "Modified_Time")
+CONTACT_SUMMARY_FIELDS = ("Full_Name", "Email", "Phone", "Title", "Account_Name", "Owner", "Modified_Time")
+PIPELINE_FIELDS = ("Stage", "Amount", "Closing_Date")
 
 
 def answer(credentials, *args):
