@@ -207,7 +207,7 @@ def test_an_edit_is_seen_once_it_is_made(authorized):
     assert lines[0] == "%s  %s  %s - Stage: %s - Amount: %s - Contact: %s - Closing: %s" % (
         deal["Modified_Time"], deal_id, deal["Deal_Name"], deal["Stage"], deal["Amount"], deal["Contact_Name"],
         deal["Closing_Date"])
-    assert lines[1].startswith("1 deals changed since ") and lines[1].endswith(" (1 API call).")
+    assert lines[1].startswith("1 deal changed since ") and lines[1].endswith(" (1 API call).")
 
 
 def test_changed_honours_the_limit_and_says_there_are_more(authorized):

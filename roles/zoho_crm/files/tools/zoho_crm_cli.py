@@ -155,16 +155,21 @@ def show_lines(rows, line, what):
         print("No %s found." % what)
 
 
+def counted(number, plural):
+    """ "1 deal", "2 deals", "1 API call"."""
+    return "%d %s" % (number, plural[:-1] if number == 1 else plural)
+
+
 def calls_text(answer):
-    return "%d API call%s" % (answer["api_calls"], "" if answer["api_calls"] == 1 else "s")
+    return counted(answer["api_calls"], "API calls")
 
 
 def show_found(answer, noun, name):
     rows = answer[noun]
     show_lines(rows, LINES[noun], noun)
-    how = "from a scan of %d %s" % (answer["scanned"], noun) if answer["method"] == "scan" else "from Zoho's search"
+    how = "from a scan of %s" % counted(answer["scanned"], noun) if answer["method"] == "scan" else "from Zoho's search"
     more = "; more may match (raise --limit)" if answer["more"] else ""
-    print("%d %s whose name contains %r, %s (%s)%s." % (len(rows), noun, name, how, calls_text(answer), more))
+    print("%s whose name contains %r, %s (%s)%s." % (counted(len(rows), noun), name, how, calls_text(answer), more))
 
 
 def show_changed(answer, noun):
@@ -173,19 +178,15 @@ def show_changed(answer, noun):
         print("%s  %s" % (row.get("Modified_Time"), LINES[noun](row)))
     more = "; there are more (raise --limit)" if answer["more"] else ""
     if rows:
-        print("%d %s changed since %s (%s)%s." % (len(rows), noun, answer["since"], calls_text(answer), more))
+        print("%s changed since %s (%s)%s." % (counted(len(rows), noun), answer["since"], calls_text(answer), more))
     else:
         print("No %s changed since %s (%s)." % (noun, answer["since"], calls_text(answer)))
-
-
-def amount_text(value):
-    return "{:,}".format(value)
 
 
 def pipeline_line(label, tally, indent=""):
     closing = "%s .. %s" % (tally["closing_from"], tally["closing_to"]) if tally["closing_from"] else "-"
     missing = "  (%d without an amount)" % tally["no_amount"] if tally["no_amount"] else ""
-    return "%-28s %6d %16s  %s%s" % (indent + label, tally["count"], amount_text(tally["amount"]), closing, missing)
+    return "%-28s %6d %16s  %s%s" % (indent + label, tally["count"], "{:,}".format(tally["amount"]), closing, missing)
 
 
 def show_pipeline(answer):
@@ -195,7 +196,7 @@ def show_pipeline(answer):
         for owner in stage.get("owners", ()):
             print(pipeline_line(owner["owner"], owner, indent="  "))
     print(pipeline_line("Total", answer["total"]))
-    print("(%d deals read, %s)" % (answer["scanned"], calls_text(answer)))
+    print("(%s read, %s)" % (counted(answer["scanned"], "deals"), calls_text(answer)))
 
 
 LINES = {"deals": deal_line, "contacts": contact_line}
