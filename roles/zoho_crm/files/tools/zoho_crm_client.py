@@ -111,6 +111,11 @@ def _record_path(module, record_id, *rest):
     return "/".join(("", module, record_id) + rest)
 
 
+def _per_page(limit):
+    """Records a call asks for: 200, or fewer when fewer are wanted."""
+    return PAGE_SIZE if limit is None else max(1, min(PAGE_SIZE, limit))
+
+
 def _with_fields(fields, needed):
     return tuple(fields) + tuple(field for field in needed if field not in fields)
 
@@ -339,9 +344,8 @@ class ZohoCRMClient:
 
     def _pages(self, path, params, limit=None, page_tokens=True):
         """Lazily yield the raw records of a listing (the first limit of them), page by page."""
-        per_page = PAGE_SIZE if limit is None else max(1, min(PAGE_SIZE, limit))
         returned = 0
-        for payload in self._payloads(path, params, per_page, page_tokens=page_tokens):
+        for payload in self._payloads(path, params, _per_page(limit), page_tokens=page_tokens):
             for record in payload.get("data") or ():
                 yield record
                 returned += 1
@@ -397,8 +401,7 @@ class ZohoCRMClient:
         needle = _name_needle(name, noun)
         if not scan and oauth.scope_satisfied(oauth.SEARCH_SCOPE, self.granted_scopes):
             params = {"criteria": "(%s:equals:%s)" % (name_field, _criteria_value(needle)), "fields": ",".join(fields)}
-            per_page = PAGE_SIZE if limit is None else max(1, min(PAGE_SIZE, limit))
-            pages = self._payloads("/%s/search" % module, params, per_page, page_tokens=False)
+            pages = self._payloads("/%s/search" % module, params, _per_page(limit), page_tokens=False)
             found, _read, more = self._collect(pages, limit=limit)
             method, scanned = "search", None
         else:
@@ -418,9 +421,8 @@ class ZohoCRMClient:
             raise oauth.BadArgumentError("since=%s has no time zone. Fix: pass an aware datetime (tzinfo set)."
                                          % moment.isoformat(), code="invalid_since")
         sent = if_modified_since(moment)
-        per_page = PAGE_SIZE if limit is None else max(1, min(PAGE_SIZE, limit))
         params = {"fields": ",".join(fields), "sort_by": "Modified_Time", "sort_order": "desc"}
-        pages = self._payloads("/" + module, params, per_page, headers={"If-Modified-Since": sent})
+        pages = self._payloads("/" + module, params, _per_page(limit), headers={"If-Modified-Since": sent})
         changed, _read, more = self._collect(pages, limit=limit)
         return {noun: [flatten(record, fields) for record in changed], "since": sent, "more": more}
 
