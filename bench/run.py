@@ -19,6 +19,7 @@ import time
 import traceback
 
 import harness
+import agent_answers
 import cold_start
 import listing
 import overhead
@@ -31,6 +32,7 @@ BENCHMARKS = {
     "overhead": overhead,
     "cold_start": cold_start,
     "listing": listing,
+    "agent_answers": agent_answers,
     "stampede": stampede,
     "token_schedule": token_schedule,
     "provisioning": provisioning,

@@ -147,7 +147,7 @@ class Journey:
 
 
 def first_deal_id(json_text):
-    return json.loads(json_text)[0]["id"]
+    return json.loads(json_text)["deals"][0]["id"]
 
 
 @pytest.fixture(scope="module")

@@ -82,6 +82,18 @@ def test_an_unexpected_exception_is_an_error_object_too(exception, capsys):
     assert "test_errors.py" in err and "secret" not in err
 
 
+def test_usage_stands_beside_the_error_object(capsys):
+    def main(argv):
+        raise oauth.RateLimitError("Throttled. Fix: later.")
+
+    usage = {"api_calls": 3, "credits_remaining": 120}
+    assert tools.run_tool(main, json_errors=True, usage=lambda: usage) == oauth.EXIT_RETRY_LATER
+    out, err = capsys.readouterr()
+    assert json.loads(out) == {"error": {"code": "TOO_MANY_REQUESTS", "message": "Throttled. Fix: later.",
+                                         "exit_status": oauth.EXIT_RETRY_LATER, "retry": oauth.RETRY_NOW}, **usage}
+    assert err == "Error: Throttled. Fix: later.\n"
+
+
 def test_without_json_errors_stdout_stays_empty(capsys):
     def main(argv):
         raise oauth.ConfigError("Broken. Fix: mend it.")

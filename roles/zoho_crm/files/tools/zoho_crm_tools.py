@@ -97,11 +97,12 @@ def unexpected_message(exc):
         type(exc).__name__, os.path.basename(frame.filename), frame.lineno)
 
 
-def run_tool(main, argv=None, json_errors=False):
+def run_tool(main, argv=None, json_errors=False, usage=None):
     """Run a tool's main(argv), which returns an exit status. Every failure becomes one line on
     stderr, "Error: <cause>. Fix: ...", and the exit status of its class (EXIT_* in zoho_crm_oauth),
     never a traceback: a traceback's messages could quote a secret. With json_errors, stdout also
-    gets {"error": {"code", "message", "exit_status", "retry"}}."""
+    gets {"error": {"code", "message", "exit_status", "retry"}}, with the keys of usage() (a
+    callable returning a dict, e.g. the API calls made) beside "error"."""
     # Whatever umask cron or a shell hands over, what a tool creates (lock, log) is the user's alone.
     os.umask(0o077)
     for stream in (sys.stdout, sys.stderr):
@@ -121,6 +122,6 @@ def run_tool(main, argv=None, json_errors=False):
     except Exception as exc:  # every failure ends here, typed or not
         answer = error_object(exc)["error"]
         if json_errors:
-            print(json.dumps({"error": answer}))
+            print(json.dumps(dict({"error": answer}, **(usage() if usage else {}))))
         sys.stderr.write("Error: %s\n" % answer["message"])
         return answer["exit_status"]
