@@ -6,9 +6,7 @@ import json
 import math
 import operator
 import os
-import subprocess
 import sys
-import tempfile
 import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -72,57 +70,6 @@ def expire(token_file):
         record = locked.read()
         record.expires_at = 0
         locked.write(record)
-
-
-class StandInProcess:
-    """The stand-in in a process of its own (python -m zoho_sandbox), for the timings of calls
-    from this process: in-process, its threads and the client would take turns at one
-    interpreter's lock, and every switch between them would land in the figures. Offers what
-    provision() and the benchmarks use of a Sandbox, through its control endpoints."""
-
-    def __init__(self, *arguments):
-        self.arguments = arguments
-        self.process = None
-        self.transport = oauth.Transport()
-
-    def __enter__(self):
-        with tempfile.TemporaryDirectory() as directory:
-            ready = os.path.join(directory, "ready")
-            self.process = subprocess.Popen([sys.executable, "-m", "zoho_sandbox", "--port", "0", "--ready-file", ready,
-                                             *self.arguments], stdout=subprocess.DEVNULL)
-            deadline = time.monotonic() + 60
-            while not os.path.exists(ready):
-                if self.process.poll() is not None or time.monotonic() > deadline:
-                    raise RuntimeError(f"the stand-in did not start (exit {self.process.poll()})")
-                time.sleep(0.05)
-            with open(ready) as handle:
-                self.base_url = handle.read().strip()
-        self.info = self._control("GET", "/client")
-        return self
-
-    def __exit__(self, *exc):
-        self.transport.close()
-        self.process.terminate()
-        self.process.wait(timeout=30)
-
-    def _control(self, method, path, **form):
-        response = self.transport.request(method, f"{self.base_url}/_sandbox{path}", form=form or None)
-        if response.status != 200:
-            raise RuntimeError(f"the stand-in refused {method} {path}: HTTP {response.status}")
-        return json.loads(response.body)
-
-    @property
-    def client(self):
-        return {key: self.info[key] for key in ("client_id", "client_secret", "redirect_uri")}
-
-    def accounts_url(self):
-        return self.info["accounts_url"]
-
-    def self_client_code(self, scopes):
-        return self._control("POST", "/self-client-code", scope=",".join(scopes))["code"]
-
-    def counters(self):
-        return self._control("GET", "/counters")
 
 
 class BareKeepAliveGet:

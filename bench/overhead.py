@@ -2,14 +2,15 @@
 keep-alive GET of the same record with the standard library's http.client (same URL, fields,
 headers and token), interleaved call by call. The client's own work (token-file state, expiry
 check, retry loop, flattening) should cost little next to one HTTP round trip, even on loopback
-where that round trip is short. The stand-in runs in a process of its own."""
+where that round trip is short."""
 
 import statistics
 import tempfile
 
 # harness first: importing it puts the tools and the stand-in on sys.path.
-from harness import BareKeepAliveGet, Figure, StandInProcess, interleaved_timings, provision
+from harness import BareKeepAliveGet, Figure, interleaved_timings, provision
 from zoho_crm_client import DEAL_FIELDS, ZohoCRMClient
+from zoho_sandbox import Sandbox
 
 CALLS = 2000
 WARM_UP_CALLS = 50
@@ -17,10 +18,10 @@ WARM_UP_CALLS = 50
 
 def measure(quick=False):
     calls = CALLS // 10 if quick else CALLS
-    with StandInProcess() as zoho, tempfile.TemporaryDirectory() as directory:
+    with Sandbox(port=0) as zoho, tempfile.TemporaryDirectory() as directory:
         provision(zoho, directory)
         crm = ZohoCRMClient(credentials_dir=directory)
-        deal_id = next(iter(crm.list_deals(limit=1)))["id"]
+        deal_id = zoho.org.deals.id(0)
         bare = BareKeepAliveGet(crm.api_domain, crm.access_token())
         params = {"fields": ",".join(DEAL_FIELDS)}
 

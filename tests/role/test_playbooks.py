@@ -11,7 +11,7 @@ import zoho_crm_oauth
 from playbook_harness import ROOT, mode, recap, task_statuses
 
 TOOLS = ["zoho-crm-oauth-init.py", "zoho-crm-oauth-exchange.py", "zoho-crm-test.py", "zoho-crm-refresh-token.py",
-         "zoho-crm.py", "zoho_crm_client.py", "zoho_crm_oauth.py"]
+         "zoho-crm.py", "zoho_crm_cli.py", "zoho_crm_client.py", "zoho_crm_tools.py", "zoho_crm_oauth.py"]
 
 
 def test_first_run_without_a_code_shows_how_to_authorize_and_exits_0(playbooks, zoho):
