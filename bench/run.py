@@ -21,6 +21,7 @@ import traceback
 import harness
 import cold_start
 import listing
+import operator_path
 import overhead
 import provisioning
 import stampede
@@ -34,6 +35,7 @@ BENCHMARKS = {
     "stampede": stampede,
     "token_schedule": token_schedule,
     "provisioning": provisioning,
+    "operator_path": operator_path,
 }
 VERSIONS_OF = ("ansible-core", "zohocrmsdk8-0")
 
