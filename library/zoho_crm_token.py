@@ -11,7 +11,7 @@ description:
   - Exchanges a Zoho grant code for tokens and stores them in the token file that the agent's tools
     share, refreshes the access token, or revokes the refresh token and removes the file.
   - Or authorizes by Zoho's device flow (O(flow=device)), for a host without a browser, in two calls
-    (two tasks): the first shows a user code that a person approves on any browser, the second waits
+    (two tasks). The first shows a user code that a person approves on any browser; the second waits
     for the approval and stores the tokens.
   - Idempotent. A stored refresh token for the same client and scopes is kept without contacting
     Zoho, because every new authorization burns one of Zoho's 20 refresh-token slots per user and
@@ -56,7 +56,7 @@ options:
       - C(code) fails with RV(authorization_url), to open and approve; a later run brings the code.
       - C(device) uses Zoho's device flow. Without O(wait), it starts a flow, or finds the one still
         pending for this token file (so a re-run shows the same user code and spends none of Zoho's
-        10 grant codes per 10 minutes), and returns RV(device_flow): the URL and the user code to
+        10 grant codes per 10 minutes), and returns RV(device_flow), the URL and the user code to
         approve. With O(wait), it polls Zoho for that flow's tokens, then stores them as after a code
         exchange. The pending flow is kept in C(zoho-crm-device-flow.json) next to the token file
         (0600), and removed once it is over.
@@ -461,8 +461,9 @@ class ZohoTokenModule:
             # A real run would spend one of Zoho's grant codes: only a flow already pending is shown.
             flow = self._pending_device_flow()
             if flow is None:
-                self.result.update(changed=True, msg="%s Check mode: a real run starts Zoho's device flow here and "
-                                                      "shows the user code to approve." % reason)
+                self.result.update(changed=True, msg=(
+                    "%s Check mode: a real run starts Zoho's device flow here and shows the user code to approve."
+                    % reason))
                 return
             started = False
         else:

@@ -1311,9 +1311,7 @@ def wait_for_device_flow(token_file, client, scopes=None, transport=None, timeou
                 return _finished_elsewhere(locked, client, scopes)
             if time.time() >= flow.expires_at:
                 locked.remove_device_flow()
-                if unanswered:
-                    raise unanswered
-                raise token_error({"error": "expired"}, "device_token", flow.accounts_server)
+                raise unanswered or token_error({"error": "expired"}, "device_token", flow.accounts_server)
             if time.time() >= flow.next_poll_at():
                 answer, unanswered = _poll_device_flow(transport, client, flow)
                 flow.last_poll_at, flow.polls = time.time(), flow.polls + 1
@@ -1323,9 +1321,7 @@ def wait_for_device_flow(token_file, client, scopes=None, transport=None, timeou
                 _act_on_poll_answer(locked, flow, answer, transport)
         wake = min(flow.next_poll_at(), flow.expires_at)
         if wake > deadline:
-            if unanswered:
-                raise unanswered
-            raise DeviceFlowTimeoutError(
+            raise unanswered or DeviceFlowTimeoutError(
                 "Nobody approved the user code %s within %d s (authorization_pending); it stays valid until %s. Fix: "
                 "open %s, enter the code and press Accept, then run again: it waits for the same code."
                 % (flow.user_code, timeout, format_time(flow.expires_at), flow.verification_url))
