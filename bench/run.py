@@ -22,6 +22,7 @@ import harness
 import agent_answers
 import cold_start
 import listing
+import operator_path
 import overhead
 import provisioning
 import stampede
@@ -36,6 +37,7 @@ BENCHMARKS = {
     "stampede": stampede,
     "token_schedule": token_schedule,
     "provisioning": provisioning,
+    "operator_path": operator_path,
 }
 VERSIONS_OF = ("ansible-core", "zohocrmsdk8-0")
 
