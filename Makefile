@@ -9,18 +9,24 @@ export PATH := $(CURDIR)/$(BIN):$(PATH)
 
 .PHONY: venv demo test lint pytest sanity molecule bench soak constraints clean
 
-# The venv is rebuilt whenever a requirements or constraints file changes.
-$(VENV)/.installed: requirements.txt requirements-dev.txt constraints.txt
+# Two layers, each rebuilt when its requirements or the constraints change: what `make demo` needs
+# (the controller's requirements.txt: Ansible), then the test and lint tools on top,
+# so a newcomer's first `make demo` downloads only the first.
+$(VENV)/.installed-demo: requirements.txt constraints.txt
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install --quiet --disable-pip-version-check -r requirements-dev.txt -c constraints.txt
+	$(BIN)/pip install --quiet --disable-pip-version-check -r requirements.txt -c constraints.txt
 	# `python -m zoho_sandbox` works from anywhere in the venv (the path is read after the venv exists).
 	echo "$(CURDIR)/sandbox" > "$$($(BIN)/python -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])')/zoho-sandbox.pth"
+	touch $@
+
+$(VENV)/.installed: $(VENV)/.installed-demo requirements-dev.txt
+	$(BIN)/pip install --quiet --disable-pip-version-check -r requirements-dev.txt -c constraints.txt
 	touch $@
 
 venv: $(VENV)/.installed
 
 # The main job on the local Zoho stand-in, as you, inside the checkout (demo/).
-demo: $(VENV)/.installed
+demo: $(VENV)/.installed-demo
 	$(BIN)/python scripts/demo.py
 
 test: $(VENV)/.installed lint pytest sanity molecule
@@ -36,9 +42,9 @@ pytest: $(VENV)/.installed
 sanity: $(VENV)/.installed
 	scripts/ansible-test-sanity.sh
 
-# Every scenario under molecule/, each on its own debootstrapped bookworm host reached over SSH
-# (scripts/molecule-testbed.sh; needs root). Runs on one machine share /var/tmp/zoho-crm-molecule,
-# so they take turns.
+# Every scenario under molecule/, each on its own debootstrapped Debian host (bookworm; bullseye and
+# trixie for default-*) reached over SSH (scripts/molecule-testbed.sh; needs root). Runs on one
+# machine share /var/tmp/zoho-crm-molecule, so they take turns.
 molecule: $(VENV)/.installed
 	flock /var/tmp/zoho-crm-molecule.lock $(BIN)/molecule test --all
 

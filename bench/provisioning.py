@@ -50,7 +50,7 @@ TASK_HEADER = re.compile(r"^TASK \[", re.MULTILINE)
 
 # tasks: every task the play went through for the host, skipped ones included (gathering facts too);
 # tasks_run: those that ran (ok or changed in the recap).
-PlaybookRun = namedtuple("PlaybookRun", "seconds recaps changed_tasks tasks tasks_run")
+PlaybookRun = namedtuple("PlaybookRun", "seconds recaps changed_tasks tasks tasks_run output")
 
 
 def copy_of_checkout(destination):
@@ -77,15 +77,16 @@ def changed_tasks(output):
 
 
 class LocalHosts:
-    """Inventory hosts that are all this machine, each an OpenClaw home of its own."""
+    """Inventory hosts that are all this machine, each an OpenClaw home of its own; settings are
+    more of the role's variables for every host."""
 
-    def __init__(self, zoho, checkout, scratch, count):
+    def __init__(self, zoho, checkout, scratch, count, **settings):
         self.zoho = zoho
         self.checkout = checkout
         self.scratch = scratch
         self.names = [f"vps{number:02d}" for number in range(1, count + 1)]
         self.inventory = scratch / "inventory.json"
-        hosts = {name: self.host_vars(scratch / name) for name in self.names}
+        hosts = {name: dict(self.host_vars(scratch / name), **settings) for name in self.names}
         self.inventory.touch(mode=0o600)  # it holds the client secret
         self.inventory.write_text(json.dumps({"zoho_crm": {"hosts": hosts}}))
 
@@ -106,39 +107,57 @@ class LocalHosts:
             "zoho_crm_auth_code": CODE_FROM_EXTRA_VARS,
         }
 
-    def provision(self, authorize):
-        """Run provision.yml over every host; with authorize, each gets a fresh Self Client code."""
-        return self.play("playbooks/provision.yml", authorize)
+    def provision(self, authorize=False, codes=None, watch=None):
+        """Run provision.yml over every host; with authorize, each gets a fresh Self Client code;
+        codes: host -> the code (or redirect URL) to pass instead."""
+        if authorize:
+            codes = {name: self.zoho.self_client_code(list(oauth.DEFAULT_SCOPES)) for name in self.names}
+        return self.play("playbooks/provision.yml", codes, watch)
 
     def floor(self):
         """Run Ansible's floor over every host."""
-        return self.play("bench/ansible_floor.yml", authorize=False)
+        return self.play("bench/ansible_floor.yml")
 
-    def play(self, playbook, authorize):
+    def play(self, playbook, codes=None, watch=None):
+        """One run; watch(line) sees each line of its output as it comes."""
         command = [VENV_BIN / "ansible-playbook", "-i", self.inventory, "--forks", len(self.names), playbook]
-        codes = self.scratch / "auth-codes.json"
-        if authorize:
-            codes.touch(mode=0o600)
-            codes.write_text(json.dumps({"bench_auth_codes": {
-                name: self.zoho.self_client_code(list(oauth.DEFAULT_SCOPES)) for name in self.names}}))
-            command += ["-e", f"@{codes}"]
+        codes_file = self.scratch / "auth-codes.json"
+        if codes:
+            codes_file.touch(mode=0o600)
+            codes_file.write_text(json.dumps({"bench_auth_codes": codes}))
+            command += ["-e", f"@{codes_file}"]
         # The deployed tools run with the python3 on PATH: the venv's.
-        environment = dict(os.environ, PATH=f"{VENV_BIN}:{os.environ['PATH']}", ANSIBLE_NOCOLOR="1")
+        environment = dict(os.environ, PATH=f"{VENV_BIN}:{os.environ['PATH']}", ANSIBLE_NOCOLOR="1",
+                           PYTHONUNBUFFERED="1")
         try:
             began = time.perf_counter()
-            completed = subprocess.run([str(part) for part in command], cwd=self.checkout, env=environment,
-                                       capture_output=True, text=True, timeout=900)
+            with subprocess.Popen([str(part) for part in command], cwd=self.checkout, env=environment,
+                                  stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True) as process:
+                lines = []
+                for line in process.stdout:
+                    lines.append(line)
+                    if watch:
+                        watch(line)
+                output, returncode = "".join(lines), process.wait(timeout=900)
             seconds = time.perf_counter() - began
         finally:
-            codes.unlink(missing_ok=True)
+            codes_file.unlink(missing_ok=True)
         recaps = {host: dict((key, int(value)) for key, value in re.findall(r"(\w+)=(\d+)", counters))
-                  for host, counters in RECAP_LINE.findall(completed.stdout)}
-        if completed.returncode != 0 or sorted(recaps) != self.names or any(
+                  for host, counters in RECAP_LINE.findall(output)}
+        if returncode != 0 or sorted(recaps) != self.names or any(
                 recap["failed"] or recap["unreachable"] for recap in recaps.values()):
-            raise RuntimeError(f"{playbook} failed (exit {completed.returncode}):\n{completed.stdout[-3000:]}"
-                               f"{completed.stderr[-2000:]}")
-        return PlaybookRun(seconds, recaps, changed_tasks(completed.stdout), len(TASK_HEADER.findall(completed.stdout)),
-                           sum(recap["ok"] + recap["changed"] for recap in recaps.values()))
+            raise RuntimeError(f"{playbook} failed (exit {returncode}):\n{output[-5000:]}")
+        return PlaybookRun(seconds, recaps, changed_tasks(output), len(TASK_HEADER.findall(output)),
+                           sum(recap["ok"] + recap["changed"] for recap in recaps.values()), output)
+
+    def agent_works(self, name):
+        """Whether the host's agent reads the CRM: the guide's test script, run from its workspace."""
+        workspace = self.scratch / name / ".openclaw" / "workspace"
+        if not (workspace / "tools").is_dir():
+            return False
+        environment = dict(os.environ, PATH=f"{VENV_BIN}:{os.environ['PATH']}")
+        return subprocess.run(["python3", "tools/zoho-crm-test.py"], cwd=workspace, env=environment,
+                              capture_output=True, timeout=120).returncode == 0
 
 
 def provision_fresh(checkout, count, rerun=False):
@@ -148,7 +167,7 @@ def provision_fresh(checkout, count, rerun=False):
         hosts = LocalHosts(zoho, checkout, Path(scratch), count)
         runs = [hosts.provision(authorize=True)]
         if rerun:
-            runs += [hosts.provision(authorize=False), hosts.floor()]
+            runs += [hosts.provision(), hosts.floor()]
         return runs
 
 

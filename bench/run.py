@@ -19,8 +19,10 @@ import time
 import traceback
 
 import harness
+import agent_answers
 import cold_start
 import listing
+import operator_path
 import overhead
 import provisioning
 import stampede
@@ -31,9 +33,11 @@ BENCHMARKS = {
     "overhead": overhead,
     "cold_start": cold_start,
     "listing": listing,
+    "agent_answers": agent_answers,
     "stampede": stampede,
     "token_schedule": token_schedule,
     "provisioning": provisioning,
+    "operator_path": operator_path,
 }
 VERSIONS_OF = ("ansible-core", "zohocrmsdk8-0")
 

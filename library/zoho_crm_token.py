@@ -10,6 +10,9 @@ short_description: Obtain, refresh and revoke Zoho CRM OAuth tokens on the targe
 description:
   - Exchanges a Zoho grant code for tokens and stores them in the token file that the agent's tools
     share, refreshes the access token, or revokes the refresh token and removes the file.
+  - Or authorizes by Zoho's device flow (O(flow=device)), for a host without a browser, in two calls
+    (two tasks). The first shows a user code that a person approves on any browser; the second waits
+    for the approval and stores the tokens.
   - Idempotent. A stored refresh token for the same client and scopes is kept without contacting
     Zoho, because every new authorization burns one of Zoho's 20 refresh-token slots per user and
     client. Re-running with the code that produced the stored tokens is C(ok), because the file keeps a hash
@@ -46,6 +49,34 @@ options:
         as the whole redirect URL, whose C(accounts-server) then selects the data center.
       - Used by O(state=present) when there are no tokens, or when O(reauthorize=true).
     type: str
+  flow:
+    description:
+      - How O(state=present) authorizes a host that has no usable tokens, when no O(code) is given
+        (a code is always exchanged).
+      - C(code) fails with RV(authorization_url), to open and approve; a later run brings the code.
+      - C(device) uses Zoho's device flow. Without O(wait), it starts a flow, or finds the one still
+        pending for this token file (so a re-run shows the same user code and spends none of Zoho's
+        10 grant codes per 10 minutes), and returns RV(device_flow), the URL and the user code to
+        approve. With O(wait), it polls Zoho for that flow's tokens, then stores them as after a code
+        exchange. The pending flow is kept in C(zoho-crm-device-flow.json) next to the token file
+        (0600), and removed once it is over.
+      - Neither starts nor polls in check mode, and never while usable tokens exist.
+    type: str
+    choices: [code, device]
+    default: code
+  wait:
+    description:
+      - With O(flow=device), wait for the approval of the pending flow. Polls are at least 30 seconds
+        apart whatever Zoho's C(interval) says (Zoho answers C(slow_down) to closer ones); an
+        C(other_dc) answer moves them to the user's data center. Ends when the person approves
+        (the tokens are stored), denies, the user code expires, or O(wait_timeout) passes (the flow
+        then stays pending, and a re-run waits on).
+    type: bool
+    default: false
+  wait_timeout:
+    description: With O(wait), the most seconds to wait for the approval; never past the user code's expiry.
+    type: int
+    default: 300
   reauthorize:
     description:
       - With O(code), replace existing tokens by those of the new code. The new access token must
@@ -93,7 +124,7 @@ attributes:
   check_mode:
     description: Can run in check_mode and return changed status prediction without modifying target.
     support: full
-    details: Never calls Zoho (a grant code works only once); predicts the change instead.
+    details: Never calls Zoho (a grant code works only once, and a device flow spends one); predicts the change instead.
   diff_mode:
     description: Will return details on what has changed (or possibly needs changing in check_mode), when in diff mode.
     support: full
@@ -118,6 +149,27 @@ EXAMPLES = r"""
     group: node
   no_log: true
   register: zoho_tokens
+
+- name: Start Zoho's device flow on a host without tokens (a re-run shows the same user code)
+  zoho_crm_token:
+    token_path: /home/node/.openclaw/credentials/zoho-crm-tokens.json
+    client_secret_path: /home/node/.openclaw/credentials/zoho-crm-client-secret.json
+    flow: device
+  register: zoho_device
+
+- name: Show what to approve
+  ansible.builtin.debug:
+    msg: "Open {{ zoho_device.device_flow.verification_url }} and enter {{ zoho_device.device_flow.user_code }}"
+  when: zoho_device.device_flow is defined
+
+- name: Wait for the approval, then store the tokens
+  zoho_crm_token:
+    token_path: /home/node/.openclaw/credentials/zoho-crm-tokens.json
+    client_secret_path: /home/node/.openclaw/credentials/zoho-crm-client-secret.json
+    flow: device
+    wait: true
+  when: zoho_device.device_flow is defined
+  no_log: true
 
 - name: Prove that a refresh works
   zoho_crm_token:
@@ -184,8 +236,41 @@ authorization_required:
   type: bool
 authorization_url:
   description: The URL to open, approve, and take the code (or the whole redirect URL) from.
-  returned: when authorization_required
+  returned: when authorization_required with O(flow=code)
   type: str
+device_flow:
+  description:
+    - The pending device flow, for a person to approve. The device code, a secret, is never returned.
+  returned: when O(flow=device) started or found a pending flow (in check mode, only one found)
+  type: dict
+  contains:
+    user_code:
+      description: The code the person enters at RV(device_flow.verification_url).
+      type: str
+      sample: BCDF-GHJK
+    verification_url:
+      description: Where the person enters the code and approves, on any browser.
+      type: str
+      sample: https://accounts.zoho.com/oauth/v3/device
+    verification_uri_complete:
+      description: The same page with the code filled in, when Zoho sends one (null otherwise).
+      type: str
+    expires_at:
+      description: When the user code expires (UTC, ISO 8601).
+      type: str
+    expires_in:
+      description: Seconds the user code is still valid.
+      type: int
+    accounts_server:
+      description: The accounts server the flow is polled at.
+      type: str
+    scopes:
+      description: The scopes the person is asked to approve.
+      type: list
+      elements: str
+    polls:
+      description: How many times the flow was polled so far.
+      type: int
 msg:
   description: Why the module failed, with the fix. Never holds a secret.
   returned: failure only
@@ -211,7 +296,10 @@ from ansible.module_utils.zoho_crm_oauth import (
     DEFAULT_MIN_TTL,
     DEFAULT_SCOPES,
     DEFAULT_TIMEOUT,
+    DEVICE_CODE_LIFETIME,
+    AuthorizationError,
     AuthorizationResponse,
+    BadArgumentError,
     ClientConfig,
     TokenFile,
     TokenFileError,
@@ -228,8 +316,10 @@ from ansible.module_utils.zoho_crm_oauth import (
     redacted,
     refresh_token_file,
     revoke_refresh_token,
+    start_device_flow,
     store_exchanged_tokens,
     token_endpoint_for,
+    wait_for_device_flow,
 )
 
 
@@ -324,7 +414,10 @@ class ZohoTokenModule:
 
     def present(self, before):
         authorization = self._authorization() if self.params["code"] else None
+        device = self.params["flow"] == "device" and authorization is None
         if before is None:
+            if device:
+                return self._device_flow(None, "No Zoho tokens at %s yet." % self.token_file.path)
             if authorization is None:
                 self._require_authorization("No Zoho tokens at %s yet. Open authorization_url, approve, and re-run "
                                             "with the code (or the whole redirect URL)." % self.token_file.path)
@@ -333,13 +426,84 @@ class ZohoTokenModule:
         mismatch = self._mismatch(before)
         if new_code and (mismatch or self.params["reauthorize"]):
             return self._exchange(before, authorization)
+        if mismatch and device:
+            return self._device_flow(before, "The stored Zoho tokens cannot be used: %s." % mismatch)
         if mismatch:
             self._require_authorization("The stored Zoho tokens cannot be used: %s. Open authorization_url, approve, "
                                         "and re-run with the new code." % mismatch)
         if new_code:
             self.module.warn("A code was given but tokens already exist, so it was not used: a new authorization "
                              "burns one of Zoho's 20 refresh-token slots. Set reauthorize to replace them.")
+        self._remove_finished_device_flow()
         return before
+
+    # ---- the device flow ------------------------------------------------------------------
+
+    def _device_flow(self, before, reason):
+        self.result["authorization_required"] = True
+        if self.params["wait"]:
+            return self._wait_for_approval(before)
+        self._start_device_flow(reason)
+        return before
+
+    def _pending_device_flow(self):
+        """The pending flow this run could use (its device code masked from here on), or None."""
+        if self._client_file_pending():
+            return None
+        flow = self.token_file.read_device_flow(discard_damaged=True)
+        if flow is None:
+            return None
+        self._hide(flow.device_code)
+        return flow if flow.serves(self.client, self.scopes) else None
+
+    def _start_device_flow(self, reason):
+        if self.module.check_mode:
+            # A real run would spend one of Zoho's grant codes: only a flow already pending is shown.
+            flow = self._pending_device_flow()
+            if flow is None:
+                self.result.update(changed=True, msg=(
+                    "%s Check mode: a real run starts Zoho's device flow here and shows the user code to approve."
+                    % reason))
+                return
+            started = False
+        else:
+            flow, started = start_device_flow(self.token_file, self.client, self.scopes, self.transport)
+            self._hide(flow.device_code)
+        view = flow.redacted()
+        self.result.update(changed=started, device_flow=view, msg=(
+            "%s Open %s, enter the code %s and approve (valid %d more seconds, until %s); then run with wait=true "
+            "to store the tokens." % (reason, view["verification_url"], view["user_code"], view["expires_in"],
+                                      view["expires_at"])))
+
+    def _wait_for_approval(self, before):
+        self._pending_device_flow()  # masks its device code wherever it could still surface
+        if self.module.check_mode:
+            self.result.update(changed=True, exchanged=True)
+            return before
+        exchange = wait_for_device_flow(self.token_file, self.client, self.scopes, self.transport,
+                                        timeout=self.params["wait_timeout"])
+        after = exchange.record
+        self._hide(after.access_token, after.refresh_token)
+        changed = after != before
+        self.result.update(changed=changed, exchanged=changed, authorization_required=False,
+                           revoked=bool(exchange.revoked))
+        if exchange.revoke_error:
+            self.module.warn("The replaced refresh token %s was not revoked: %s" % (
+                fingerprint(exchange.replaced.refresh_token), exchange.revoke_error))
+        mismatch = self._mismatch(after)
+        if mismatch:
+            raise AuthorizationError("The device flow's tokens were stored but cannot be used: %s. Fix: run again "
+                                     "and approve all the scopes (%s)." % (mismatch, ",".join(self.scopes)))
+        return after
+
+    def _remove_finished_device_flow(self):
+        """Usable tokens are in place: a flow still pending (another way of authorizing won) is over."""
+        if not os.path.exists(self.token_file.device_flow_path):
+            return
+        self.result["changed"] = True
+        if not self.module.check_mode:
+            with self.token_file.locked() as locked:
+                locked.remove_device_flow()
 
     def _exchange(self, before, authorization):
         self._hide(authorization.code)
@@ -381,6 +545,13 @@ class ZohoTokenModule:
 
     def revoked(self, before):
         if before is None and not self.token_file.exists():
+            # A device flow that was started but never approved: nothing to revoke, only its file.
+            if os.path.exists(self.token_file.device_flow_path):
+                self.result["changed"] = True
+                if not self.module.check_mode:
+                    with self.token_file.locked() as locked:
+                        locked.remove_device_flow()
+                    self.token_file.remove_lock()
             return None
         revocable = bool(before and before.refresh_token)
         self.result.update(changed=True, revoked=revocable)
@@ -400,6 +571,7 @@ class ZohoTokenModule:
                 if not self.result["revoked"]:
                     self.module.warn("Zoho no longer knew the refresh token (already revoked); the file was removed.")
             locked.remove()
+            locked.remove_device_flow()
         self.token_file.remove_lock()
         return None
 
@@ -418,6 +590,11 @@ class ZohoTokenModule:
 
     def run(self):
         state = self.params["state"]
+        if self.params["wait"] and self.params["flow"] != "device":
+            raise BadArgumentError("wait applies to flow=device only. Fix: set flow=device, or drop wait.")
+        if self.params["wait_timeout"] < 1:
+            raise BadArgumentError("wait_timeout is %d. Fix: give the seconds to wait for the approval (300: as long as "
+                                   "the user code lives)." % self.params["wait_timeout"])
         before = self._read_for(state)
         try:
             after = getattr(self, state)(before)
@@ -454,6 +631,9 @@ def main():
             token_path=dict(type="path", required=True),
             client_secret_path=dict(type="path", required=True),
             code=dict(type="str", no_log=True),
+            flow=dict(type="str", default="code", choices=["code", "device"]),
+            wait=dict(type="bool", default=False),
+            wait_timeout=dict(type="int", default=DEVICE_CODE_LIFETIME),
             reauthorize=dict(type="bool", default=False),
             scopes=dict(type="list", elements="str"),
             data_center=dict(type="str", choices=sorted(DATA_CENTERS)),

@@ -59,6 +59,17 @@ USER_AGENT = "zoho-crm-provisioning"
 IDLE_CHECK_SECONDS = 1.0
 TOKEN_PATH = "/oauth/v2/token"
 AUTH_PATH = "/oauth/v2/auth"
+SERVERINFO_PATH = "/oauth/serverinfo"
+DEVICE_CODE_PATH = "/oauth/v3/device/code"
+DEVICE_TOKEN_PATH = "/oauth/v3/device/token"
+# The device flow waiting for approval, next to the token file (covered by the role's .gitignore).
+DEVICE_FLOW_FILENAME = "zoho-crm-device-flow.json"
+# Zoho answers slow_down to a poll less than 30 s after the previous one, whatever its interval says.
+DEVICE_POLL_GAP = 30
+# Each slow_down lengthens the gap by this much (RFC 8628 section 3.5), in case Zoho counts differently.
+DEVICE_SLOW_DOWN_STEP = 5
+# How long a user code lives when Zoho's answer does not say: 5 minutes, as its docs state.
+DEVICE_CODE_LIFETIME = 300
 
 DataCenter = namedtuple("DataCenter", "code accounts_url api_domain console_url confirmed")
 
@@ -186,6 +197,38 @@ class InvalidRedirectUriError(OAuthError):
     exit_status = EXIT_CONFIG
 
 
+class InvalidScopeError(OAuthError):
+    code = "invalid_scope"
+    exit_status = EXIT_CONFIG
+
+
+class GrantCodeLimitError(OAuthError):
+    """Zoho's "access_denied" to a device flow's start: 10 grant codes per client in 10 minutes
+    (consent, Self Client and device codes together) were issued already."""
+    code = "access_denied"
+    exit_status = EXIT_RETRY_LATER
+    retry = RETRY_LATER
+    retry_after = 600
+
+
+class DeviceFlowError(AuthorizationError):
+    """A device flow that ended without tokens: denied, expired, not approved in time, or gone."""
+    code = "device_flow"
+
+
+class DeviceFlowDeniedError(DeviceFlowError):
+    code = "access_denied"
+
+
+class DeviceFlowExpiredError(DeviceFlowError):
+    code = "expired"
+
+
+class DeviceFlowTimeoutError(DeviceFlowError):
+    """Nobody approved within the wait; the flow stays pending, so running again waits on."""
+    code = "authorization_pending"
+
+
 class TokenThrottledError(OAuthError):
     """Zoho's "Access Denied": more than 10 access tokens minted in 10 minutes. Every request in
     the window keeps it shut, so nobody retries it at once."""
@@ -241,8 +284,36 @@ class ServerError(ApiError):
 
 # Zoho's token-endpoint answers without access_token: (error, grant or None for any) -> the class
 # and the message (%(host)s: the accounts server, %(subject)s: what was sent). The device flow's
-# answers (authorization_pending, slow_down, expired, access_denied, other_dc) belong here too.
+# grants are device_request (its start) and device_token (a poll); authorization_pending,
+# slow_down and other_dc are not errors but answers its poll loop acts on.
 TOKEN_ERRORS = {
+    ("access_denied", "device_request"): (
+        GrantCodeLimitError,
+        "Zoho refused to issue a user code (access_denied): 10 codes were issued for this client in the last 10 "
+        "minutes (consent, Self Client and device codes count together). Fix: wait 10 minutes and run again; "
+        "authorize at most 10 new hosts in 10 minutes (--limit)."),
+    ("invalid_client", "device_request"): (
+        InvalidClientError,
+        "Zoho does not know this client at %(host)s for the device flow (invalid_client): the client ID is wrong, "
+        "the account lives in another data center, or the client's type does not allow the device flow. Fix: check "
+        "client_id and the data center; for the device flow, create a client of the type Non-browser Mobile "
+        "Applications in Zoho's API console."),
+    ("access_denied", "device_token"): (
+        DeviceFlowDeniedError,
+        "The user code was rejected on Zoho's consent page (access_denied). Fix: run again and press Accept for the "
+        "new code, signed in as the Zoho user whose CRM the agent may read."),
+    ("expired", "device_token"): (
+        DeviceFlowExpiredError,
+        "The user code expired before anyone approved it (expired): Zoho gives 5 minutes. Fix: run again and "
+        "approve the new code within 5 minutes."),
+    ("invalid_code", "device_token"): (
+        DeviceFlowError,
+        "Zoho no longer knows the device code (invalid_code): it was used already, or belongs to another client. "
+        "Fix: run again to start a new device flow."),
+    ("invalid_scope", None): (
+        InvalidScopeError,
+        "Zoho rejected the scopes (invalid_scope). Fix: use Zoho scope names such as ZohoCRM.modules.deals.READ "
+        "(zoho_crm_scopes, or scopes in the client-secret file)."),
     ("invalid_code", "refresh_token"): (
         InvalidCodeError,
         "Zoho rejected the refresh token (invalid_code): it was revoked (password reset, Connected Apps, "
@@ -273,6 +344,10 @@ TOKEN_ERRORS = {
 }
 
 
+GRANT_NAMES = {"authorization_code": "authorization code", "refresh_token": "refresh token",
+               "device_request": "device-flow start", "device_token": "device-flow poll"}
+
+
 def token_error(body, grant, accounts_server):
     """The typed error for a token-endpoint response without access_token."""
     error = str(body.get("error") or "no access_token in the response")
@@ -284,7 +359,7 @@ def token_error(body, grant, accounts_server):
         return error_class(message % {"host": host, "subject": subject})
     return OAuthError(
         "Zoho's accounts server %s refused the %s request (%s). Fix: check the client ID, secret and data "
-        "center." % (host, grant.replace("_", " "), error[:80]), code=error[:80])
+        "center." % (host, GRANT_NAMES.get(grant, grant), error[:80]), code=error[:80])
 
 
 def scope_satisfied(required, granted):
@@ -921,18 +996,26 @@ def mask(token):
 # The token endpoint.
 # --------------------------------------------------------------------------------------------
 
-def _token_request(transport, token_url, fields, grant):
-    """One token-endpoint call; the response when it carries an access token, else the typed error."""
-    response = transport.request("POST", token_url, form=fields)
+def _accounts_answer(transport, url, form=None, params=None, method="POST", endpoint="token"):
+    """One call to an accounts-server endpoint (a token, device-flow or serverinfo endpoint); its
+    JSON object (an answer or Zoho's {"error": ...}, whatever the HTTP status), else the typed error."""
+    response = transport.request(method, url, params=params, form=form)
     body = response.json_object()
-    host = urlsplit(token_url).netloc
+    host = urlsplit(url).netloc
     if body is None and (response.status == 429 or response.status >= 500 or response.status == 200):
         raise TransportError("%s answered HTTP %s without JSON (an error page of Zoho's or a proxy's). Fix: retry "
                              "later; if it persists, check the accounts server URL." % (host, response.status))
     if body is None:
-        raise ConfigError("%s answered HTTP %s without JSON: %s is not a Zoho token endpoint. Fix: check token_uri "
+        raise ConfigError("%s answered HTTP %s without JSON: %s is not a Zoho %s endpoint. Fix: check token_uri "
                           "in the client-secret file (your data center's accounts server, e.g. %s)."
-                          % (host, response.status, token_url[:80], DATA_CENTERS["us"].accounts_url + TOKEN_PATH))
+                          % (host, response.status, url.split("?")[0][:80], endpoint,
+                             DATA_CENTERS["us"].accounts_url + TOKEN_PATH))
+    return body
+
+
+def _token_request(transport, token_url, fields, grant):
+    """One token-endpoint call; the response when it carries an access token, else the typed error."""
+    body = _accounts_answer(transport, token_url, form=fields)
     if not body.get("access_token"):
         raise token_error(body, grant, _accounts_base(token_url))
     return body
@@ -1027,37 +1110,52 @@ ExchangeResult = namedtuple("ExchangeResult", "record replaced revoked revoke_er
 
 
 def store_exchanged_tokens(token_file, client, authorization, scopes=None, transport=None):
-    """Exchange a grant code and store its tokens, under the token file's lock.
+    """Exchange a grant code and store its tokens, under the token file's lock (see keep_new_tokens)."""
+    transport = transport or Transport()
+    with token_file.locked() as locked:
+        replaced = _replaceable(locked)
+        record = exchange_code(client, authorization, transport=transport)
+        keep_new_tokens(locked, client, record, replaced, scopes, transport)
+    return _revoke_replaced(client, record, replaced, transport)
+
+
+def _replaceable(locked):
+    """The stored record that new tokens would replace; None for none, or one damaged beyond use."""
+    try:
+        return locked.read()
+    except TokenFileError:
+        return None
+
+
+def keep_new_tokens(locked, client, record, replaced, scopes, transport):
+    """Write new tokens (from a code exchange or a device flow) while holding the lock.
 
     Into an empty (or unreadable) file the new tokens go as they are. When they would replace
     stored tokens, they must first carry the wanted scopes and read the CRM; if not, the new
     refresh token is revoked (it would occupy one of Zoho's 20 slots), the file is left as it
-    was, and the error is raised. Once the new file is written, the replaced refresh token is
-    revoked; a failure there is returned in revoke_error rather than raised, since the new tokens
-    are in place.
+    was, and the error is raised. Once the lock is released, _revoke_replaced revokes the
+    replaced refresh token.
     """
-    transport = transport or Transport()
-    with token_file.locked() as locked:
+    if replaced:
         try:
-            replaced = locked.read()
-        except TokenFileError:
-            replaced = None  # damaged beyond use: nothing worth keeping
-        record = exchange_code(client, authorization, transport=transport)
-        if replaced:
+            missing = missing_scopes(record, scopes or client.scopes)
+            if missing:
+                raise AuthorizationError(
+                    "The new tokens lack %s, so the stored tokens were kept. Fix: authorize again for all the "
+                    "scopes (%s)." % (", ".join(missing), ",".join(scopes or client.scopes)))
+            probe_api(record, transport)
+        except ZohoError:
             try:
-                missing = missing_scopes(record, scopes or client.scopes)
-                if missing:
-                    raise AuthorizationError(
-                        "The new code's tokens lack %s, so the stored tokens were kept. Fix: generate a code "
-                        "for all the scopes (%s)." % (", ".join(missing), ",".join(scopes or client.scopes)))
-                probe_api(record, transport)
+                revoke_refresh_token(accounts_server_of(record, client), record.refresh_token, transport)
             except ZohoError:
-                try:
-                    revoke_refresh_token(accounts_server_of(record, client), record.refresh_token, transport)
-                except ZohoError:
-                    pass  # the error that matters is the one being raised
-                raise
-        locked.write(record)
+                pass  # the error that matters is the one being raised
+            raise
+    locked.write(record)
+
+
+def _revoke_replaced(client, record, replaced, transport):
+    """The ExchangeResult once new tokens are in place: the replaced refresh token is revoked, and a
+    failure there is returned in revoke_error rather than raised, since the new tokens work."""
     revoked, revoke_error = None, None
     if replaced and replaced.refresh_token and replaced.refresh_token != record.refresh_token:
         try:
@@ -1065,6 +1163,272 @@ def store_exchanged_tokens(token_file, client, authorization, scopes=None, trans
         except ZohoError as exc:
             revoke_error = exc
     return ExchangeResult(record, replaced, revoked, revoke_error)
+
+
+# --------------------------------------------------------------------------------------------
+# The device flow: the host asks Zoho for a user code, a person approves it on any browser, and
+# the host polls for its tokens. The pending flow is kept next to the token file, so a re-run
+# shows the same code instead of spending another of Zoho's 10 grant codes per 10 minutes, and a
+# separate call (a later task, another process) can wait for it.
+# --------------------------------------------------------------------------------------------
+
+def _device_timing(body):
+    """(lifetime, interval) in seconds from a device/code answer. Their units are UNCONFIRMED:
+    seconds, or milliseconds as one client's fixtures show (expires_in 300000, interval 5000). A
+    user code living more than a day, or polls more than 10 minutes apart, mean milliseconds."""
+    def number(key, default):
+        try:
+            value = float(body.get(key))
+        except (TypeError, ValueError):
+            return default
+        return value if value > 0 else default
+    expires_in = number("expires_in", None)
+    interval = number("interval", None)
+    milliseconds = expires_in is not None and expires_in > 86400
+    lifetime = expires_in / 1000.0 if milliseconds else (expires_in or DEVICE_CODE_LIFETIME)
+    if interval is not None and (milliseconds or interval > 600):
+        interval /= 1000.0
+    return lifetime, interval or 0
+
+
+class DeviceFlow(object):
+    """A device flow waiting for approval: what the pending-flow file holds. The device code is half
+    of a credential: repr() and redacted() leave it out, and nothing here prints it.
+
+    Times are timestamps (time.time()), since other processes read them. accounts_server is where
+    the next poll goes (the user's data center once Zoho answered other_dc); location is that data
+    center's code, for the token file. poll_gap is the least time between two polls, counted from
+    the answer to the previous one.
+    """
+
+    FIELDS = ("device_code", "user_code", "verification_url", "verification_uri_complete", "accounts_server",
+              "location", "client_id", "scopes", "started_at", "expires_at", "interval", "poll_gap",
+              "last_poll_at", "polls")
+
+    def __init__(self, device_code, user_code, verification_url, accounts_server, client_id, scopes, started_at,
+                 expires_at, interval=0, poll_gap=DEVICE_POLL_GAP, verification_uri_complete=None, location=None,
+                 last_poll_at=None, polls=0):
+        self.device_code = device_code
+        self.user_code = user_code
+        self.verification_url = verification_url
+        self.verification_uri_complete = verification_uri_complete
+        self.accounts_server = accounts_server
+        self.location = location
+        self.client_id = client_id
+        self.scopes = parse_scopes(scopes)
+        self.started_at = started_at
+        self.expires_at = expires_at
+        self.interval = interval
+        self.poll_gap = poll_gap
+        self.last_poll_at = last_poll_at
+        self.polls = polls
+
+    @classmethod
+    def from_answer(cls, body, client, scopes, accounts_server, now=None):
+        """The flow Zoho's device/code answer starts; AuthorizationError when it lacks what a flow needs."""
+        now = time.time() if now is None else now
+        fields = dict((key, body.get(key)) for key in ("device_code", "user_code", "verification_url"))
+        if not all(isinstance(value, str) and value for value in fields.values()):
+            raise AuthorizationError("Zoho's answer to the device-flow start lacks %s. Fix: run again; if it persists, "
+                                     "report it." % ", ".join(key for key, value in fields.items() if not value))
+        require_secure_url(fields["verification_url"], "The verification URL", AuthorizationError,
+                           "check the accounts server URL; Zoho's are https.")
+        lifetime, interval = _device_timing(body)
+        complete = body.get("verification_uri_complete")
+        return cls(fields["device_code"], fields["user_code"], fields["verification_url"], accounts_server,
+                   client.client_id, scopes, now, now + lifetime, interval=interval,
+                   poll_gap=max(DEVICE_POLL_GAP, interval),
+                   verification_uri_complete=complete if isinstance(complete, str) and complete else None)
+
+    @classmethod
+    def from_json(cls, data, path):
+        """The flow in a pending-flow file's JSON object; TokenFileError naming the file when it is not one."""
+        try:
+            flow = cls(**dict((key, data[key]) for key in cls.FIELDS if key in data))
+            float(flow.started_at), float(flow.expires_at), float(flow.poll_gap), int(flow.polls)
+            if flow.last_poll_at is not None:
+                float(flow.last_poll_at)
+            require_secure_url(flow.accounts_server, "The pending device flow's accounts server", TokenFileError,
+                               "delete %s and run again." % path)
+            if not all(isinstance(getattr(flow, key), str) and getattr(flow, key)
+                       for key in ("device_code", "user_code", "verification_url", "client_id")):
+                raise ValueError("a field is missing")
+        except (TypeError, ValueError, AttributeError):
+            raise TokenFileError("The pending device flow %s is damaged. Fix: delete it and run again (a new user "
+                                 "code is shown)." % path)
+        return flow
+
+    def to_json(self):
+        values = dict((key, getattr(self, key)) for key in self.FIELDS)
+        values["scopes"] = list(self.scopes)
+        return values
+
+    def seconds_left(self, now=None):
+        return self.expires_at - (time.time() if now is None else now)
+
+    def next_poll_at(self):
+        """When Zoho allows the next poll: interval after the start, and poll_gap after the answer to the previous poll."""
+        earliest = self.started_at + self.interval
+        return earliest if self.last_poll_at is None else max(earliest, self.last_poll_at + self.poll_gap)
+
+    def serves(self, client, scopes, now=None):
+        """Whether a run for this client and these scopes may wait on this flow: same client and
+        scopes, and time enough left for at least one more poll."""
+        return (self.client_id == client.client_id and set(self.scopes) == set(parse_scopes(scopes))
+                and self.seconds_left(now) > self.poll_gap)
+
+    def redacted(self, now=None):
+        """What may be shown: everything a person needs to approve, never the device code."""
+        return {"user_code": self.user_code, "verification_url": self.verification_url,
+                "verification_uri_complete": self.verification_uri_complete,
+                "expires_at": format_time(self.expires_at), "expires_in": max(0, int(self.seconds_left(now))),
+                "accounts_server": self.accounts_server, "scopes": list(self.scopes), "polls": self.polls}
+
+    def __repr__(self):
+        return "DeviceFlow(user_code=%r, accounts_server=%r, expires_at=%r)" % (
+            self.user_code, self.accounts_server, format_time(self.expires_at))
+
+
+def start_device_flow(token_file, client, scopes=None, transport=None, now=None):
+    """The device flow this token file waits on: the pending one when it serves this client and
+    these scopes, else a new one from Zoho. Returns (flow, started). Never retried: each start
+    spends one of the client's 10 grant codes per 10 minutes."""
+    scopes = parse_scopes(scopes or client.scopes)
+    with token_file.locked() as locked:
+        pending = locked.read_device_flow(discard_damaged=True)
+        if pending and pending.serves(client, scopes, now):
+            return pending, False
+        accounts_server = client.accounts_server
+        # No secret goes in this request, so it takes the query string, as Zoho's examples do.
+        body = _accounts_answer(transport or Transport(), accounts_server + DEVICE_CODE_PATH, params=[
+            ("client_id", client.client_id), ("grant_type", "device_request"), ("scope", ",".join(scopes)),
+            ("access_type", "offline"), ("prompt", "consent")], endpoint="device-flow")
+        if body.get("error") or not body.get("device_code"):
+            raise token_error(body, "device_request", accounts_server)
+        flow = DeviceFlow.from_answer(body, client, scopes, accounts_server, now)
+        locked.write_device_flow(flow)
+        return flow, True
+
+
+def wait_for_device_flow(token_file, client, scopes=None, transport=None, timeout=DEVICE_CODE_LIFETIME):
+    """Poll Zoho for the pending flow's tokens until the person approves (the tokens are then
+    stored as after a code exchange: keep_new_tokens), denies (DeviceFlowDeniedError), the user
+    code expires (DeviceFlowExpiredError) or timeout seconds pass (DeviceFlowTimeoutError; the
+    flow stays pending for the next run). Returns an ExchangeResult.
+
+    Polls are poll_gap (30 s at least) apart whatever Zoho's interval says, counted from the
+    answer to the previous poll, whichever process made it: each poll takes the lock and records
+    its time in the pending-flow file. An other_dc answer moves the polls to the user's data
+    center. A poll without an answer (network) is not an end: the next one follows the gap.
+    """
+    scopes = parse_scopes(scopes or client.scopes)
+    transport = transport or Transport()
+    deadline = time.time() + timeout
+    unanswered = None  # the last poll's transport failure, reported if the wait ends without an answer after it
+    while True:
+        with token_file.locked() as locked:
+            flow = locked.read_device_flow()
+            if flow is None:
+                return _finished_elsewhere(locked, client, scopes)
+            if time.time() >= flow.expires_at:
+                locked.remove_device_flow()
+                raise unanswered or token_error({"error": "expired"}, "device_token", flow.accounts_server)
+            if time.time() >= flow.next_poll_at():
+                answer, unanswered = _poll_device_flow(transport, client, flow)
+                flow.last_poll_at, flow.polls = time.time(), flow.polls + 1
+                if answer.get("access_token"):
+                    record, replaced = _device_flow_tokens(locked, client, flow, answer, scopes, transport)
+                    break
+                _act_on_poll_answer(locked, flow, answer, transport)
+        wake = min(flow.next_poll_at(), flow.expires_at)
+        if wake > deadline:
+            raise unanswered or DeviceFlowTimeoutError(
+                "Nobody approved the user code %s within %d s (authorization_pending); it stays valid until %s. Fix: "
+                "open %s, enter the code and press Accept, then run again: it waits for the same code."
+                % (flow.user_code, timeout, format_time(flow.expires_at), flow.verification_url))
+        time.sleep(max(0.0, wake - time.time()))
+    return _revoke_replaced(client, record, replaced, transport)
+
+
+def _finished_elsewhere(locked, client, scopes):
+    """No pending flow: another process finished it (its tokens are there), or none was started."""
+    record = _replaceable(locked)
+    if record and record.client_id in (None, client.client_id) and not missing_scopes(record, scopes):
+        return ExchangeResult(record, None, None, None)
+    raise DeviceFlowError("No device flow is waiting for approval at %s. Fix: start one first (flow=device without "
+                          "wait, or tools/zoho-crm-oauth-init.py --device)." % locked.token_file.device_flow_path)
+
+
+def _poll_device_flow(transport, client, flow):
+    """One poll: (Zoho's answer, None), or ({}, the TransportError) when none came (the network)."""
+    fields = [("client_id", client.client_id), ("client_secret", client.client_secret),
+              ("grant_type", "device_token"), ("code", flow.device_code)]
+    try:
+        return _accounts_answer(transport, flow.accounts_server + DEVICE_TOKEN_PATH, form=fields,
+                                endpoint="device-flow"), None
+    except TransportError as exc:
+        return {}, exc
+
+
+def _act_on_poll_answer(locked, flow, answer, transport):
+    """Keep waiting (the flow's new state written), or raise the error that ends the flow."""
+    error = str(answer.get("error") or "")
+    if not answer or error == "authorization_pending":
+        pass
+    elif error == "slow_down":
+        flow.poll_gap += DEVICE_SLOW_DOWN_STEP
+    elif error == "other_dc":
+        # Zoho documents user_location; one client reads dc instead.
+        location = str(answer.get("user_location") or answer.get("dc") or "")
+        flow.accounts_server = accounts_server_for_location(flow.accounts_server, location, transport)
+        flow.location = location.lower()
+    else:
+        if error in ("access_denied", "expired", "invalid_code"):
+            locked.remove_device_flow()  # over at Zoho: the next run starts a new one
+        else:
+            locked.write_device_flow(flow)  # e.g. a wrong client secret: fixed, the same code still works
+        raise token_error(answer, "device_token", flow.accounts_server)
+    locked.write_device_flow(flow)
+
+
+def _device_flow_tokens(locked, client, flow, answer, scopes, transport):
+    """Store the approved flow's tokens as after a code exchange; the flow is spent either way.
+    Returns (the new record, the one it replaced or None)."""
+    try:
+        record = TokenRecord.from_token_response(answer, client, flow.accounts_server, code=flow.device_code,
+                                                 location=flow.location)
+        if not record.refresh_token:
+            raise AuthorizationError("Zoho issued no refresh token for the device flow: it lacked access_type=offline "
+                                     "and prompt=consent. Fix: run again (this project always asks for both); if it "
+                                     "persists, report it.")
+        replaced = _replaceable(locked)
+        keep_new_tokens(locked, client, record, replaced, scopes, transport)
+    finally:
+        locked.remove_device_flow()
+    return record, replaced
+
+
+def accounts_server_for_location(current, location, transport):
+    """The accounts server of the user's data center, after a poll of current answered other_dc
+    with location. For Zoho's servers, DATA_CENTERS says; any other server is asked for its
+    /oauth/serverinfo locations. The client secret goes there next, so only a Zoho accounts server
+    or one on current's own origin is accepted (as token_endpoint_for does for pasted redirects)."""
+    known = DATA_CENTERS.get(location.lower())
+    if known and data_center_of(current):
+        return known.accounts_url
+    host = urlsplit(current).netloc
+    answer = _accounts_answer(transport, current.rstrip("/") + SERVERINFO_PATH, method="GET", endpoint="serverinfo")
+    locations = answer.get("locations") if isinstance(answer.get("locations"), dict) else {}
+    server = str(locations.get(location) or locations.get(location.lower()) or "").rstrip("/")
+    if not server:
+        raise ConfigError("Zoho says the approving user's account lives in the data center %r, which %s does not list. "
+                          "Fix: set the data center (zoho_crm_data_center) to the user's and run again."
+                          % (location[:20], host))
+    if not (data_center_of(server) or _origin(server) == _origin(current)):
+        raise AuthorizationError("%s names an accounts server that is not Zoho's (%s) for the data center %r. Fix: "
+                                 "set the data center (zoho_crm_data_center) to the user's and run again."
+                                 % (host, urlsplit(server).netloc, location[:20]))
+    return server
 
 
 # --------------------------------------------------------------------------------------------
@@ -1270,6 +1634,8 @@ class TokenFile(object):
         repairs the mode instead)."""
         self.path = os.path.abspath(path)
         self.lock_path = self.path + ".lock"
+        # A device flow waiting for approval, kept with the same owner, mode and lock (start_device_flow).
+        self.device_flow_path = os.path.join(os.path.dirname(self.path), DEVICE_FLOW_FILENAME)
         self.mode = mode
         self.private = private
 
@@ -1285,6 +1651,19 @@ class TokenFile(object):
             return None
         return TokenRecord.from_json(_read_json_object(self.path, TokenFileError, "token file", self.private),
                                      self.path)
+
+    def read_device_flow(self, discard_damaged=False):
+        """The pending DeviceFlow, or None when there is none. A damaged file raises TokenFileError,
+        or with discard_damaged reads as None (a new flow replaces it)."""
+        if not os.path.exists(self.device_flow_path):
+            return None
+        try:
+            return DeviceFlow.from_json(_read_json_object(self.device_flow_path, TokenFileError, "pending device flow",
+                                                          self.private), self.device_flow_path)
+        except TokenFileError:
+            if discard_damaged:
+                return None
+            raise
 
     @contextlib.contextmanager
     def locked(self, timeout=LOCK_TIMEOUT):
@@ -1377,20 +1756,30 @@ class LockedTokenFile(object):
     def read(self):
         return self.token_file.read()
 
+    def read_device_flow(self, discard_damaged=False):
+        return self.token_file.read_device_flow(discard_damaged)
+
+    def write_device_flow(self, flow):
+        self._require_held()
+        self._replace(self.token_file.device_flow_path, flow.to_json())
+
+    def remove_device_flow(self):
+        """Delete the pending flow; True when there was one."""
+        self._require_held()
+        return self._remove(self.token_file.device_flow_path)
+
     def _require_held(self):
         if not self._held:
             raise RuntimeError("the lock of %s was released: take it again (TokenFile.locked)" % self.path)
-
-    def _temporary_prefix(self):
-        return "." + os.path.basename(self.path) + "."
 
     def _remove_stale_temporary_files(self):
         # Writers hold the lock, so a temporary file seen by the lock's new holder belongs to a
         # writer that was killed between creating it and renaming it.
         directory = os.path.dirname(self.path)
+        prefixes = tuple(_temporary_prefix(path) for path in (self.path, self.token_file.device_flow_path))
         try:
             for name in os.listdir(directory):
-                if name.startswith(self._temporary_prefix()) and name.endswith(".tmp"):
+                if name.startswith(prefixes) and name.endswith(".tmp"):
                     try:
                         os.unlink(os.path.join(directory, name))
                     except FileNotFoundError:
@@ -1399,15 +1788,19 @@ class LockedTokenFile(object):
             raise _os_failure(exc, directory)
 
     def write(self, record):
-        """Replace the file with record atomically: a 0600 temporary file in the same directory,
-        fsync, rename, fsync of the directory."""
+        """Replace the token file with record atomically."""
         self._require_held()
-        directory = os.path.dirname(self.path)
-        content = (json.dumps(record.to_json(), indent=2) + "\n").encode("utf-8")
+        self._replace(self.path, record.to_json())
+
+    def _replace(self, path, value):
+        """Replace a file with value as JSON atomically: a temporary file in the same directory, 0600
+        from the start, then the token file's mode and owner, fsync, rename, fsync of the directory."""
+        directory = os.path.dirname(path)
+        content = (json.dumps(value, indent=2) + "\n").encode("utf-8")
         temp_path = None
         try:
             owner = self.token_file.owner_for_new_files()
-            fd, temp_path = _create_temporary_file(directory, self._temporary_prefix())
+            fd, temp_path = _create_temporary_file(directory, _temporary_prefix(path))
             try:
                 os.fchmod(fd, self.token_file.mode)
                 if owner and os.geteuid() == 0:
@@ -1416,11 +1809,11 @@ class LockedTokenFile(object):
                 os.fsync(fd)
             finally:
                 os.close(fd)
-            os.replace(temp_path, self.path)
+            os.replace(temp_path, path)
             temp_path = None
             _fsync_directory(directory)
         except OSError as exc:
-            raise _os_failure(exc, self.path)
+            raise _os_failure(exc, path)
         finally:
             if temp_path is not None:
                 try:
@@ -1431,17 +1824,24 @@ class LockedTokenFile(object):
     def remove(self):
         """Delete the token file; True when there was one."""
         self._require_held()
+        return self._remove(self.path)
+
+    def _remove(self, path):
         try:
-            os.unlink(self.path)
+            os.unlink(path)
         except FileNotFoundError:
             return False
         except OSError as exc:
-            raise _os_failure(exc, self.path)
+            raise _os_failure(exc, path)
         try:
-            _fsync_directory(os.path.dirname(self.path))
+            _fsync_directory(os.path.dirname(path))
         except OSError as exc:
-            raise _os_failure(exc, self.path)
+            raise _os_failure(exc, path)
         return True
+
+
+def _temporary_prefix(path):
+    return "." + os.path.basename(path) + "."
 
 
 def _create_temporary_file(directory, prefix):

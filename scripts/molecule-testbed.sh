@@ -1,21 +1,22 @@
 #!/usr/bin/env bash
-# A VPS-like test bed for molecule, without Docker: a Debian bookworm root filesystem with its own
-# users, files and cron, whose sshd listens on a loopback port and lets in an `admin` user with
-# passwordless sudo (as a cloud image's default user), plus the Zoho stand-in on the controller's
-# loopback. The target shares the controller's network namespace, so it reaches the stand-in too.
+# A VPS-like test bed for molecule, without Docker: a Debian root filesystem of the given release
+# (bullseye, bookworm, trixie) with its own users, files and daemons, whose sshd listens on a
+# loopback port and lets in an `admin` user with passwordless sudo (as a cloud image's default
+# user), plus the Zoho stand-in on the controller's loopback. The target shares the controller's
+# network namespace, so it reaches the stand-in too.
 #
-#   scripts/molecule-testbed.sh create DIR           # rootfs (cached or debootstrapped), sshd, stand-in
-#   scripts/molecule-testbed.sh destroy DIR          # stop all of it, unmount, remove DIR
-#   scripts/molecule-testbed.sh check-destroyed DIR  # fail, naming them, if processes, mounts or files remain
+#   scripts/molecule-testbed.sh create DIR SUITE [STAND-IN OPTIONS]   # rootfs, sshd, stand-in
+#   scripts/molecule-testbed.sh destroy DIR           # stop all of it (cron too), unmount, remove DIR
+#   scripts/molecule-testbed.sh check-destroyed DIR   # fail, naming them, if processes, mounts or files remain
 #
+# STAND-IN OPTIONS go to `python -m zoho_sandbox` (e.g. --access-token-lifetime 900).
 # DIR then holds: rootfs/, id_ed25519 (the admin's key), known_hosts (the target's host key),
 # sshd.port, sandbox.url (the stand-in's base URL) and sandbox.log.
-# Needs root (debootstrap, chroot, mount). The pristine rootfs comes from scripts/debian-rootfs.sh,
-# which caches it.
+# Needs root (debootstrap, chroot, mount). The machine itself comes from scripts/chroot-testbed.sh
+# (the pristine rootfs from scripts/debian-rootfs.sh, which caches it).
 set -euo pipefail
 
 REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
-SUITE=bookworm
 # python3 for Ansible's modules, python3-apt for the apt module's check mode (Debian's cloud images
 # ship it with unattended-upgrades), sshd, sudo for become. cron is left out: installing it is the
 # role's job. The tools need nothing beyond python3's standard library.
@@ -23,21 +24,23 @@ PACKAGES=python3,python3-apt,openssh-server,sudo
 ADMIN=admin
 # uid 1000 stays free for OpenClaw's node user, which prepare creates.
 ADMIN_UID=1001
-MARKER=.molecule-testbed
 
 TESTBED_NAME=molecule-testbed
 # shellcheck source=scripts/testbed-lib.sh
 . "$REPO/scripts/testbed-lib.sh"
 
-# What a provider's image adds: name resolution, no daemons started by package scripts inside a
-# chroot, an admin user that logs in with a key and has passwordless sudo.
+# What a provider's image adds: an admin user that logs in with a key and has passwordless sudo,
+# and an init system's part in package installs: cron, once installed, runs (as systemd starts it
+# on a VPS), so the refresh is scheduled by a real cron daemon; no other package script may start
+# a daemon in the chroot.
 configure_rootfs() {
   local dir=$1 rootfs=$1/rootfs
-  cp /etc/resolv.conf "$rootfs/etc/resolv.conf"
-  # sudo looks the host name up; the chroot shares the controller's.
-  printf '127.0.0.1\tlocalhost\n127.0.1.1\t%s\n' "$(hostname)" >"$rootfs/etc/hosts"
-  printf '#!/bin/sh\n# molecule test bed: package scripts must not start daemons in the chroot.\nexit 101\n' \
-    >"$rootfs/usr/sbin/policy-rc.d"
+  cat >"$rootfs/usr/sbin/policy-rc.d" <<'POLICY'
+#!/bin/sh
+# molecule test bed: package scripts start cron (as on a VPS) and no other daemon in the chroot.
+[ "$1" = cron ] && exit 0
+exit 101
+POLICY
   chmod 0755 "$rootfs/usr/sbin/policy-rc.d"
   chroot "$rootfs" useradd --create-home --shell /bin/bash --uid "$ADMIN_UID" --groups sudo "$ADMIN"
   printf '%s ALL=(ALL) NOPASSWD:ALL\n' "$ADMIN" >"$rootfs/etc/sudoers.d/90-$ADMIN"
@@ -45,13 +48,6 @@ configure_rootfs() {
   ssh-keygen -q -t ed25519 -N '' -C "molecule-testbed-$ADMIN" -f "$dir/id_ed25519"
   install -d -m 0700 -o "$ADMIN_UID" -g "$ADMIN_UID" "$rootfs/home/$ADMIN/.ssh"
   install -m 0600 -o "$ADMIN_UID" -g "$ADMIN_UID" "$dir/id_ed25519.pub" "$rootfs/home/$ADMIN/.ssh/authorized_keys"
-}
-
-mount_filesystems() {
-  local rootfs=$1
-  mount -t proc proc "$rootfs/proc"
-  mount --bind /dev "$rootfs/dev"
-  mount --bind /dev/pts "$rootfs/dev/pts"
 }
 
 free_loopback_port() {
@@ -81,8 +77,9 @@ start_sshd() {
 
 start_sandbox() {
   local dir=$1 attempt pid
+  shift
   # setsid and no inherited descriptors: it outlives this script and Ansible's task.
-  setsid "$REPO/.venv/bin/python" -m zoho_sandbox --port 0 --ready-file "$dir/sandbox.url" \
+  setsid "$REPO/.venv/bin/python" -m zoho_sandbox --port 0 --ready-file "$dir/sandbox.url" "$@" \
     </dev/null >"$dir/sandbox.log" 2>&1 &
   pid=$!
   for attempt in $(seq 100); do
@@ -97,33 +94,35 @@ start_sandbox() {
 }
 
 create() {
-  local dir=$1
-  [[ ! -e $dir ]] || die "$dir exists; run: $0 destroy $dir"
-  mkdir -p "$dir"
-  chmod 0700 "$dir"
-  : >"$dir/$MARKER"
-  "$REPO/scripts/debian-rootfs.sh" "$SUITE" "$PACKAGES" "$dir/rootfs"
+  local dir=$1 suite=$2
+  shift 2
+  "$REPO/scripts/chroot-testbed.sh" create "$dir" "$suite" "$PACKAGES"
   configure_rootfs "$dir"
-  mount_filesystems "$dir/rootfs"
   start_sshd "$dir"
-  start_sandbox "$dir"
+  start_sandbox "$dir" "$@"
 }
 
-stop_processes() {
+# chroot-testbed.sh stops what is rooted in the target (sshd and its sessions, cron and its jobs)
+# and what names DIR (the stand-in). Ansible's ControlPersist masters, whose sockets live in DIR,
+# are asked to exit first: killed, they would leave their sockets behind.
+destroy() {
   local dir=$1 socket
-  # Ansible's ControlPersist masters would linger for a minute after the last task.
   for socket in "$dir"/cp/*; do
     [[ -S $socket ]] && ssh -o ControlPath="$socket" -O exit target 2>/dev/null || true
   done
-  testbed_stop_processes "$dir"
+  "$REPO/scripts/chroot-testbed.sh" destroy "$dir"
 }
 
-destroy() {
-  local dir=${1%/}
-  [[ -e $dir ]] || { log "$dir does not exist: nothing to destroy"; return; }
-  [[ -f $dir/$MARKER ]] || die "$dir was not made by this script (no $MARKER); not touching it"
-  stop_processes "$dir"
-  testbed_unmount_and_remove "$dir"
+main() {
+  local usage="usage: $0 create DIR SUITE [STAND-IN OPTIONS] | destroy DIR | check-destroyed DIR"
+  [[ $(id -u) -eq 0 ]] || die "needs root (debootstrap, chroot, mount)"
+  case ${1-}:$# in
+    create:0 | create:1 | create:2) die "$usage" ;;
+    create:*) create "$(realpath --canonicalize-missing "$2")" "${@:3}" ;;
+    destroy:2) destroy "$(realpath --canonicalize-missing "$2")" ;;
+    check-destroyed:2) exec "$REPO/scripts/chroot-testbed.sh" "$@" ;;
+    *) die "$usage" ;;
+  esac
 }
 
-testbed_main "debootstrap, chroot, mount" "create|destroy|check-destroyed" "$@"
+main "$@"

@@ -1,6 +1,6 @@
 # shellcheck shell=bash
-# What the test beds share (scripts/molecule-testbed.sh, scripts/docker-testbed.sh): log lines named
-# after the bed, and finding, stopping and checking for what a bed leaves behind: processes, mounts
+# What the test beds share (scripts/chroot-testbed.sh, molecule-testbed.sh, docker-testbed.sh): log
+# lines named after the bed, and finding, stopping and checking for what a bed leaves behind: processes, mounts
 # and files under its directory. Source it after setting TESTBED_NAME.
 
 log() { printf '%s: %s\n' "$TESTBED_NAME" "$*" >&2; }
@@ -56,6 +56,8 @@ testbed_mounts() {
 # TERM, and KILL what ignores it; fails naming what survived.
 testbed_stop_processes() {
   local dir=$1 signal pids
+  pids=$(testbed_pids "$dir")
+  [[ -z $pids ]] || log "stopping:"$'\n'"$pids"
   for signal in TERM TERM TERM TERM TERM KILL; do
     pids=$(testbed_pids "$dir" | cut -d' ' -f1)
     [[ -n $pids ]] || return 0

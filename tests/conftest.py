@@ -1,8 +1,9 @@
 """Shared fixtures: the Zoho stand-in (sandbox/zoho_sandbox), started per test on a free loopback port,
-over http or (tls_zoho) https with a test CA; a CONNECT proxy (tls_and_proxy.py); and a PATH without
-crontab, as on a machine where cron is not installed."""
+over http or (tls_zoho) https with a test CA; a CONNECT proxy (tls_and_proxy.py); a PATH without
+crontab, as on a machine where cron is not installed; and the check of what `make demo` shows."""
 
 import os
+import re
 import shutil
 import sys
 from pathlib import Path
@@ -62,6 +63,26 @@ def make_proxy():
     yield make
     for proxy in started:
         proxy.stop()
+
+
+@pytest.fixture
+def check_demo_output():
+    """check_demo_output(output): the demo's output shows the whole job, as the README's list says."""
+
+    def check(output):
+        assert "Zoho CRM is waiting for your approval" in output
+        assert "Deal #1: Oakland School District - Grant Funded - Stage: Qualification" in output
+        assert "✓ Test successful! Zoho CRM API is working." in output
+        # The refresh schedule it installed in demo/crontab, shown to the viewer.
+        assert re.search(r"^\*/10 \* \* \* \* .*python3 tools/zoho-crm-refresh-token\.py ", output, re.MULTILINE)
+        assert output.rstrip().endswith("Zoho stand-in stopped.")
+        # The three playbook runs: waiting for approval, authorized (changes), then nothing to change.
+        recaps = re.findall(r"^demo-vps\s*:.*$", output, re.MULTILINE)
+        assert len(recaps) == 3, recaps
+        assert "failed=0" in recaps[0] and "changed=0" not in recaps[1], recaps
+        assert "changed=0" in recaps[2] and "failed=0" in recaps[2], recaps
+
+    return check
 
 
 @pytest.fixture(scope="session")

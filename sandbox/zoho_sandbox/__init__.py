@@ -46,8 +46,9 @@ In process
 
 Command line
     python -m zoho_sandbox --port N [--data-centers us,eu] [--user-dc eu] [--deals 60]
-        [--code-lifetime 180] [--daily-credits 50000] [--concurrency 10] [--non-admin]
-        [--accept-bearer] [--seed 2026] [--redirect-uri URL] [--ready-file PATH] [--log-file PATH]
+        [--code-lifetime 180] [--access-token-lifetime 3600] [--daily-credits 50000] [--concurrency 10]
+        [--non-admin] [--accept-bearer] [--seed 2026] [--redirect-uri URL] [--ready-file PATH]
+        [--log-file PATH]
         [--tls-cert PEM [--tls-key PEM]]   (https on 127.0.0.1 with that certificate)
         [--set NAME=VALUE ...]   # any other option above, e.g. --set device_units=milliseconds
     First stdout line: "Zoho sandbox listening on http://127.0.0.1:PORT" (the ready file, written

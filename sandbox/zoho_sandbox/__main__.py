@@ -25,6 +25,7 @@ def parse_args(argv):
     parser.add_argument("--user-dc", help="the user's home DC (default: the first of --data-centers)")
     parser.add_argument("--deals", type=int, default=60, help="number of deals in the org (default 60)")
     parser.add_argument("--code-lifetime", type=float, default=180, help="grant code lifetime, seconds")
+    parser.add_argument("--access-token-lifetime", type=int, default=3600, help="access token lifetime, seconds")
     parser.add_argument("--daily-credits", type=int, default=50000, help="API credits per rolling 24 h")
     parser.add_argument("--concurrency", type=int, default=10, help="concurrent CRM calls before 429")
     parser.add_argument("--non-admin", action="store_true", help="the user is not an admin (GET /Notes: 403)")
@@ -53,7 +54,8 @@ def main(argv=None) -> int:
             tls = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
             tls.load_cert_chain(args.tls_cert, args.tls_key)
         sandbox = Sandbox(port=args.port, data_centers=args.data_centers, user_dc=args.user_dc,
-                          deals=args.deals, code_lifetime=args.code_lifetime, daily_credits=args.daily_credits,
+                          deals=args.deals, code_lifetime=args.code_lifetime,
+                          access_token_lifetime=args.access_token_lifetime, daily_credits=args.daily_credits,
                           concurrency=args.concurrency, admin=not args.non_admin, accept_bearer=args.accept_bearer,
                           seed=args.seed, log_file=args.log_file, tls=tls, **options)
         sandbox.start()

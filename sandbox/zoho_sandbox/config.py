@@ -78,8 +78,8 @@ class Settings:
             raise ValueError("device_error_status must be 200 or 400")
         if self.malformed_if_modified_since not in ("400", "ignore"):
             raise ValueError("malformed_if_modified_since must be '400' or 'ignore'")
-        for name in ("code_lifetime", "daily_credits", "concurrency", "sub_concurrency", "device_code_lifetime",
-                     "device_poll_interval", "device_interval"):
+        for name in ("code_lifetime", "access_token_lifetime", "daily_credits", "concurrency", "sub_concurrency",
+                     "device_code_lifetime", "device_poll_interval", "device_interval"):
             if getattr(self, name) <= 0:
                 raise ValueError(f"{name} must be positive")
 

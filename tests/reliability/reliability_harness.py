@@ -21,13 +21,13 @@ for harness_dir in ("role", "tools"):
     if str(REPO / "tests" / harness_dir) not in sys.path:
         sys.path.insert(0, str(REPO / "tests" / harness_dir))
 
-from playbook_harness import VENV_BIN, Playbooks, mode, recap  # noqa: E402
+from playbook_harness import VENV_BIN, DeviceApprover, Playbooks, mode, recap  # noqa: E402
 from tool_harness import TOOLS_DIR, Credentials, assert_one_line_error, tool_environment  # noqa: E402
 from zoho_sandbox import Sandbox  # noqa: E402
 
-__all__ = ["RELIABILITY_DIR", "REPO", "TOOLS_DIR", "VENV_BIN", "Credentials", "Playbooks", "ansible_module",
-           "assert_one_line_error", "assert_unchanged", "authorized_credentials", "closed_port", "error_line",
-           "failure_message", "mode", "provisioned_host", "recap", "run_with_short_timeouts", "snapshot",
+__all__ = ["RELIABILITY_DIR", "REPO", "TOOLS_DIR", "VENV_BIN", "Credentials", "DeviceApprover", "Playbooks",
+           "ansible_module", "assert_one_line_error", "assert_unchanged", "authorized_credentials", "closed_port",
+           "error_line", "failure_message", "mode", "provisioned_host", "recap", "run_with_short_timeouts", "snapshot",
            "stand_in_state", "token_file_problem", "tool_environment"]
 
 

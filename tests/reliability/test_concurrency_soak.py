@@ -2,10 +2,10 @@
 file over simulated hours, against Zoho's limit of 10 access tokens per 10 minutes.
 
 Time: the stand-in's clock is simulated, and the tools compare expires_at with their own
-time.time(). Every process started here loads simulated_clock/sitecustomize.py, whose time.time()
-adds the offset in a file, read on every call; the driver moves that file and the stand-in's
-clock forward together, one simulated minute per tick, so every process and Zoho agree on the
-time. Monotonic time and sleeps stay real (lock timeouts, backoff).
+time.time(). Every process started here loads tests/simulated_clock/sitecustomize.py (through
+tests/shared_clock.py), whose time.time() adds the offset in a file, read on every call, as the
+stand-in's clock does; the driver moves that file forward one simulated minute per tick, so every
+process and Zoho agree on the time. Monotonic time and sleeps stay real (lock timeouts, backoff).
 
 Who takes part (all real processes, all on the same credentials directory):
 - 20 agents (soak_agent.py): long-lived ZohoCRMClient processes reading a deal every 0.2-0.8 s;
@@ -29,7 +29,6 @@ with the refresh token it started with; no output holds a secret.
 """
 
 import json
-import os
 import random
 import subprocess
 import sys
@@ -42,8 +41,8 @@ import pytest
 import yaml
 
 from reliability_harness import REPO, RELIABILITY_DIR, TOOLS_DIR, authorized_credentials, token_file_problem
+from shared_clock import SharedClock
 
-SIMULATED_CLOCK_DIR = RELIABILITY_DIR / "simulated_clock"
 AGENTS = 20
 SIMULATED_STEP = 60  # seconds of simulated time per tick
 REAL_TICK = {False: 0.3, True: 0.5}  # real seconds per tick: make test, make soak
@@ -56,38 +55,6 @@ ANSIBLE_FIRST_HOUR, ANSIBLE_EVERY_HOURS = 1, 6
 TOKEN_WINDOW = 600
 MINTS_PER_WINDOW = 10
 SEED = 2026
-
-
-class SharedClock:
-    """The simulated time every process sees: the stand-in's clock offset, mirrored in the file
-    that simulated_clock/sitecustomize.py reads (replaced atomically: no process reads half of it)."""
-
-    def __init__(self, zoho, directory):
-        self.zoho = zoho
-        self.offset = 0
-        self.file = directory / "simulated-clock-offset"
-        self._write()
-
-    def environment(self, *python_path):
-        return {"SIMULATED_CLOCK_OFFSET_FILE": str(self.file),
-                "PYTHONPATH": os.pathsep.join([str(SIMULATED_CLOCK_DIR)] + [str(path) for path in python_path])}
-
-    def advance(self, seconds):
-        self.offset += seconds
-        self._write()
-        self.zoho.clock.advance(seconds)
-
-    def now(self):
-        return time.time() + self.offset
-
-    def advance_to_minute(self, minute):
-        """Forward to the next hh:minute:00 of simulated time."""
-        self.advance(int((minute * 60 - self.now()) % 3600))
-
-    def _write(self):
-        temporary = self.file.with_suffix(".tmp")
-        temporary.write_text("%d\n" % self.offset)
-        os.replace(temporary, self.file)
 
 
 class Soak:
@@ -161,7 +128,7 @@ def test_cron_agents_and_ansible_share_the_token_within_zohos_limits(make_zoho, 
     zoho = make_zoho(concurrency=AGENTS + 5, daily_credits=10_000_000)
     credentials = authorized_credentials(zoho, tmp_path / "credentials")
     refresh_token = credentials.tokens()["refresh_token"]
-    clock = SharedClock(zoho, tmp_path)
+    clock = SharedClock(tmp_path, zoho)
     clock.advance_to_minute(START_MINUTE)
     credentials.expire_access_token()
     soak_run = Soak(credentials, clock, tmp_path)

@@ -154,7 +154,7 @@ class Cell:
         assert completed.returncode == 0, completed.stderr
         assert "Traceback" not in completed.stdout + completed.stderr
         if self.route.tool == AGENT_TOOL:
-            assert json.loads(completed.stdout)["Deal_Name"] == OAKLAND
+            assert json.loads(completed.stdout)["deal"]["Deal_Name"] == OAKLAND
         else:
             assert "INFO refreshed the access token" in self.log_file.read_text().splitlines()[-1]
 

@@ -68,7 +68,7 @@ def rotate_under_load(host, *rotate_args):
 
 def first_deal_id(host):
     completed = host.tool("zoho-crm.py", "--json", "deals", "list", "--limit", "1")
-    return json.loads(completed.stdout)[0]["id"]
+    return json.loads(completed.stdout)["deals"][0]["id"]
 
 
 def record(figure, reports, refreshes, rotation):

@@ -1,7 +1,9 @@
 """Secret hygiene: provision, rotate (client secret, then refresh token) and revoke at -vvvv with
---diff, every tool (the cron refresh with its log), and failing paths; then every secret value ever
-issued is searched for in all output, the logs, the argument lists of every process seen while
-this ran (sampled from /proc), and every file outside the credentials directory: 0 hits.
+--diff, every tool (the cron refresh with its log), failing paths, and the device flow (provision
+in one run while a person approves, the init tool's --device denied and approved); then every
+secret value ever issued (device codes included) is searched for in all output, the logs, the
+argument lists of every process seen while this ran (sampled from /proc), and every file outside
+the credentials directory: 0 hits.
 """
 
 import json
@@ -12,7 +14,8 @@ from pathlib import Path
 
 import pytest
 
-from reliability_harness import VENV_BIN, Playbooks, recap
+from reliability_harness import VENV_BIN, DeviceApprover, Playbooks, recap
+from shared_clock import SharedClock
 from zoho_sandbox import Sandbox
 
 ARGV_SAMPLE_INTERVAL = 0.015
@@ -65,11 +68,13 @@ class Journey:
     def __init__(self, zoho, tmp_path):
         self.zoho = zoho
         self.tmp_path = tmp_path
-        self.playbooks = Playbooks(zoho, tmp_path)
+        # The device flow's 30 s between polls pass in 1.5 s, for the stand-in too.
+        self.clock = SharedClock(tmp_path, zoho, sleep_scale=0.05)
+        self.playbooks = Playbooks(zoho, tmp_path, env=self.clock.environment())
         self.texts = []  # (where, text)
         self.secrets = set()
 
-    def playbook(self, name, *args, code=None, check=True):
+    def playbook(self, name, *args, code=None, check=True, watch=None):
         """ansible-playbook at -vvvv with --diff; a code goes in a private extra-vars file, deleted
         afterwards, as the demo does, so that it is never an argument."""
         extra = []
@@ -80,7 +85,8 @@ class Journey:
             code_file.chmod(0o600)
             extra = ["-e", "@%s" % code_file]
         try:
-            returncode, output = self.playbooks.run(name, "--diff", *extra, *args, check=check, verbosity=4)
+            returncode, output = self.playbooks.run(name, "--diff", *extra, *args, check=check, verbosity=4,
+                                                    watch=watch)
         finally:
             code_file.unlink(missing_ok=True)
         self.texts.append(("ansible-playbook %s" % name, output))
@@ -92,7 +98,7 @@ class Journey:
         return completed
 
     def _tool_with_stdin(self, script, args, stdin):
-        env = dict(os.environ, PATH="%s:%s" % (VENV_BIN, os.environ["PATH"]))
+        env = dict(os.environ, PATH="%s:%s" % (VENV_BIN, os.environ["PATH"]), **self.clock.environment())
         return subprocess.run(["python3", "tools/%s" % script, *args], input=stdin, cwd=self.playbooks.workspace,
                               env=env, capture_output=True, text=True, timeout=120)
 
@@ -138,6 +144,20 @@ class Journey:
         self.texts.append(("refresh log", log.read_text()))
         self.texts += [("before revoke: " + where, text) for where, text in self.files()]
         self.playbook("revoke.yml")
+
+        # The device flow from an empty host, in one run at -vvvv while a person approves; then the
+        # init tool's --device, denied, then approved, replacing the tokens.
+        pb.write_inventory(zoho_crm_auth_flow="device")
+        person = DeviceApprover(self.zoho, after_polls=1)
+        assert recap(self.playbook("provision.yml", watch=person.watch)[1])["failed"] == 0
+        assert person.join() == [(person.shown[0], "approved")]
+        with PendingFlowDecider(self.zoho, approve=False):
+            assert self.tool("zoho-crm-oauth-init.py", "--device", "--force").returncode != 0
+        with PendingFlowDecider(self.zoho, approve=True):
+            assert self.tool("zoho-crm-oauth-init.py", "--device", "--force").returncode == 0
+        self.texts += [("before the last revoke: " + where, text) for where, text in self.files()]
+        self.playbook("revoke.yml")
+        assert self.zoho.counters()["device"]["issued"] == 2
         self.secrets |= self.zoho.secret_values()
 
     def files(self):
@@ -146,8 +166,32 @@ class Journey:
         return files_outside(self.tmp_path, [self.playbooks.credentials, self.playbooks.inventory])
 
 
+class PendingFlowDecider(threading.Thread):
+    """While its block runs, approves (or denies) each device flow once it has been polled: a
+    person at the browser while a tool waits."""
+
+    def __init__(self, zoho, approve):
+        super().__init__(daemon=True)
+        self.zoho, self.approve = zoho, approve
+        self.stopped = threading.Event()
+
+    def run(self):
+        while not self.stopped.wait(0.05):
+            for flow in self.zoho.device_flows():
+                if flow["status"] == "pending" and flow["polls"] >= 1:
+                    (self.zoho.approve_device if self.approve else self.zoho.deny_device)(flow["user_code"])
+
+    def __enter__(self):
+        self.start()
+        return self
+
+    def __exit__(self, *exc):
+        self.stopped.set()
+        self.join()
+
+
 def first_deal_id(json_text):
-    return json.loads(json_text)[0]["id"]
+    return json.loads(json_text)["deals"][0]["id"]
 
 
 @pytest.fixture(scope="module")

@@ -1,5 +1,5 @@
 """Run the real playbooks with ansible-playbook on localhost, into a temporary OpenClaw home,
-against the Zoho stand-in."""
+against the Zoho stand-in; and a person who approves the device flow's codes the play shows."""
 
 import getpass
 import grp
@@ -8,6 +8,8 @@ import os
 import re
 import subprocess
 import sys
+import threading
+import time
 from pathlib import Path
 
 import zoho_crm_oauth
@@ -23,7 +25,7 @@ class Playbooks:
         self.zoho = zoho
         # The PATH ansible-playbook, its modules and the deployed tools see (default: this one).
         self.path = path or os.environ["PATH"]
-        # More environment for them (e.g. a Docker engine's DOCKER_HOST).
+        # More environment for them (e.g. a SharedClock's, a Docker engine's DOCKER_HOST).
         self.env = dict(env or {})
         self.home = tmp_path / "home" / ".openclaw"
         self.cron_file = tmp_path / "cron.d" / "zoho-crm"
@@ -60,19 +62,30 @@ class Playbooks:
         host_vars.update(overrides)
         return host_vars
 
-    def run(self, playbook, *args, check=True, verbosity=0):
+    def run(self, playbook, *args, check=True, verbosity=0, watch=None):
+        """ansible-playbook; (exit status, output). watch(line) sees each line of the output as it
+        comes (stderr merged into stdout), as a person at the terminal would."""
         command = [str(VENV_BIN / "ansible-playbook"), "-i", str(self.inventory), f"playbooks/{playbook}", *args]
         if verbosity:
             command.append("-" + "v" * verbosity)
         # The deployed tools run with the `python3` on PATH: the venv's.
         env = dict(os.environ, PATH=f"{VENV_BIN}:{self.path}", ANSIBLE_FORCE_COLOR="0", ANSIBLE_NOCOLOR="1",
-                   **self.env)
-        completed = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
-        output = completed.stdout + completed.stderr
+                   PYTHONUNBUFFERED="1", **self.env)
+        if watch is None:
+            completed = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
+            returncode, output = completed.returncode, completed.stdout + completed.stderr
+        else:
+            with subprocess.Popen(command, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                                  text=True) as process:
+                lines = []
+                for line in process.stdout:
+                    lines.append(line)
+                    watch(line)
+                returncode, output = process.wait(timeout=300), "".join(lines)
         self.outputs.append(output)
         if check:
-            assert completed.returncode == 0, output
-        return completed.returncode, output
+            assert returncode == 0, output
+        return returncode, output
 
     def code(self, scopes=zoho_crm_oauth.DEFAULT_SCOPES):
         return self.zoho.self_client_code(list(scopes))
@@ -133,3 +146,58 @@ def task_statuses(output):
 
 def mode(path):
     return os.stat(path).st_mode & 0o777
+
+
+class DeviceApprover:
+    """A person at the terminal: for every user code the play shows ("approve the code ..." and
+    the verification URL), once the stand-in has counted `after_polls` polls of it, they open the
+    URL, type the code and press Accept (or Reject, with approve=False). Use watch as
+    Playbooks.run's watch; shown lists the codes in the order they appeared, decided those acted on."""
+
+    CODE = re.compile(r"approve the code ([A-Z]{4}-[A-Z]{4})")
+    URL = re.compile(r"(https?://\S+/oauth/v3/device)(?=\s)")
+
+    def __init__(self, zoho, after_polls=0, approve=True, on_shown=None):
+        self.zoho = zoho
+        self.after_polls = after_polls
+        self.approve = approve
+        self.on_shown = on_shown  # called with each code as it shows, instead of acting on it
+        self.shown, self.decided, self.errors = [], [], []
+        self.url = None
+        self._threads = []
+
+    def watch(self, line):
+        url = self.URL.search(line)
+        if url:
+            self.url = url.group(1)
+        code = self.CODE.search(line)
+        if code and code.group(1) not in self.shown:
+            self.shown.append(code.group(1))
+            if self.on_shown:
+                self.on_shown(code.group(1))
+            else:
+                thread = threading.Thread(target=self._decide, args=(code.group(1),), daemon=True)
+                thread.start()
+                self._threads.append(thread)
+
+    def _decide(self, user_code):
+        try:
+            deadline = time.monotonic() + 120
+            while self._polls(user_code) < self.after_polls:
+                assert time.monotonic() < deadline, f"{user_code} was polled {self._polls(user_code)} times only"
+                time.sleep(0.05)
+            while self.url is None:  # the URL line follows the code's
+                assert time.monotonic() < deadline, "no verification URL was shown"
+                time.sleep(0.05)
+            self.decided.append((user_code, self.zoho.enter_user_code(self.url, user_code, approve=self.approve)))
+        except Exception as exc:  # reported by join(), in the test's thread
+            self.errors.append(f"{user_code}: {exc!r}")
+
+    def _polls(self, user_code):
+        return next((flow["polls"] for flow in self.zoho.device_flows() if flow["user_code"] == user_code), 0)
+
+    def join(self):
+        for thread in self._threads:
+            thread.join(timeout=150)
+        assert not self.errors, self.errors
+        return self.decided

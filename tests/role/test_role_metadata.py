@@ -78,3 +78,14 @@ def test_preflight_patterns_match_module_utils():
     assert role_vars["__zoho_crm_placeholder_pattern"] == "(?i)(%s)" % zoho_crm_oauth.PLACEHOLDER_PATTERN.pattern
     preflight = (ROLE / "tasks/preflight.yml").read_text()
     assert "is regex('%s')" % zoho_crm_oauth.GRANT_CODE_PATTERN.pattern in preflight
+
+
+def test_meta_platforms_are_the_releases_molecule_tests():
+    shared = yaml.safe_load((ROOT / ".config/molecule/config.yml").read_text())["ansible"]["env"]["TESTBED_SUITE"]
+    tested = set()
+    for scenario in (ROOT / "molecule").glob("*/molecule.yml"):
+        settings = yaml.safe_load(scenario.read_text())
+        tested.add(settings.get("ansible", {}).get("env", {}).get("TESTBED_SUITE", shared))
+    claimed = {(platform["name"], version) for platform in load("meta/main.yml")["galaxy_info"]["platforms"]
+               for version in platform["versions"]}
+    assert claimed == {("Debian", suite) for suite in tested}

@@ -164,6 +164,25 @@ def test_cli_sets_any_other_option(tmp_path):
         process.stderr.close()
 
 
+def test_cli_access_token_lifetime_sets_expires_in(tmp_path):
+    ready = tmp_path / "ready"
+    process = run_cli("--port", "0", "--access-token-lifetime", "900", "--ready-file", str(ready))
+    try:
+        base = process.stdout.readline().strip().rsplit(" ", 1)[1]
+        client = requests.get(base + "/_sandbox/client", timeout=10).json()
+        code = requests.post(base + "/_sandbox/self-client-code", timeout=10,
+                             data={"scope": "ZohoCRM.modules.deals.READ"}).json()["code"]
+        token = requests.post(client["accounts_url"] + "/oauth/v2/token", timeout=10,
+                              data={"grant_type": "authorization_code", "code": code, "client_id": client["client_id"],
+                                    "client_secret": client["client_secret"]}).json()
+        assert token["expires_in"] == 900
+    finally:
+        process.terminate()
+        assert process.wait(timeout=10) == 0
+        process.stdout.close()
+        process.stderr.close()
+
+
 @pytest.mark.parametrize("option, message", [
     ("nope=1", "expected NAME=VALUE with NAME one of"),
     ("device_units", "expected NAME=VALUE"),
@@ -175,5 +194,12 @@ def test_cli_sets_any_other_option(tmp_path):
 def test_cli_rejects_bad_set_options(option, message):
     process = run_cli("--set", option)
     assert process.wait(timeout=10) == 2 and message in process.stderr.read()
+    process.stdout.close()
+    process.stderr.close()
+
+
+def test_cli_rejects_a_lifetime_that_is_not_positive():
+    process = run_cli("--access-token-lifetime", "0")
+    assert process.wait(timeout=10) == 2 and "access_token_lifetime must be positive" in process.stderr.read()
     process.stdout.close()
     process.stderr.close()

@@ -6,29 +6,26 @@ import pytest
 
 import zoho_crm_oauth as oauth
 
-from tool_harness import ALL_SCOPES, assert_one_line_error
+from tool_harness import ALL_SCOPES, assert_one_line_error, json_answer
 
 CLI = "zoho-crm.py"
 OAKLAND = "Oakland School District - Grant Funded"
 
 
-def run_json(credentials, *args):
-    completed = credentials.run(CLI, *args)
-    assert completed.returncode == 0, completed.stderr
-    return json.loads(completed.stdout)
-
-
 @pytest.fixture
 def deal(authorized):
-    return run_json(authorized, "--json", "deals", "list", "--limit", "1")[0]
+    return json_answer(authorized, "--json", "deals", "list", "--limit", "1")["deals"][0]
 
 
 def test_deals_list_json_honours_the_limit_and_the_filters(authorized):
-    deals = run_json(authorized, "--json", "deals", "list", "--limit", "7")
+    answer = json_answer(authorized, "--json", "deals", "list", "--limit", "7")
+    assert answer["api_calls"] == 1 and answer["credits_remaining"] is None
+    deals = answer["deals"]
     assert len(deals) == 7 and deals[0]["Deal_Name"] == OAKLAND
-    qualification = run_json(authorized, "deals", "list", "--stage", "qualification", "--limit", "0", "--json")
+    qualification = json_answer(authorized, "deals", "list", "--stage", "qualification", "--limit", "0",
+                                "--json")["deals"]
     assert qualification and all(d["Stage"] == "Qualification" for d in qualification)
-    everything = run_json(authorized, "deals", "list", "--limit", "0", "--json")
+    everything = json_answer(authorized, "deals", "list", "--limit", "0", "--json")["deals"]
     assert len(everything) == 60
     assert len(qualification) == sum(d["Stage"] == "Qualification" for d in everything)
 
@@ -42,17 +39,20 @@ def test_deals_list_text_is_one_line_per_deal(authorized, deal):
 
 
 def test_deals_get_json_and_text(authorized, deal):
-    got = run_json(authorized, "deals", "get", deal["id"], "--json")
+    answer = json_answer(authorized, "deals", "get", deal["id"], "--json")
+    assert set(answer) == {"deal", "api_calls", "credits_remaining"} and answer["api_calls"] == 1
+    got = answer["deal"]  # the guide's flat deal, inside the answer
     assert got["Deal_Name"] == OAKLAND and got["Contact_Name"] == "Jane Smith" and got["Amount"] == 50000
     text = authorized.run(CLI, "deals", "get", deal["id"]).stdout
     assert "Deal_Name: %s\n" % OAKLAND in text and "Stage: Qualification\n" in text
 
 
 def test_context_gives_deal_contact_and_notes(authorized, deal):
-    context = run_json(authorized, "--json", "context", deal["id"])
-    assert context["deal"]["id"] == deal["id"]
+    context = json_answer(authorized, "--json", "context", deal["id"])
+    assert context["deal"]["id"] == deal["id"] and context["api_calls"] == 3
     assert context["contact"]["Full_Name"] == "Jane Smith"
-    assert context["notes"] == run_json(authorized, "--json", "notes", "deal", deal["id"])
+    notes = json_answer(authorized, "--json", "notes", "deal", deal["id"])
+    assert context["notes"] == notes["notes"] and notes["api_calls"] == 1
     text = authorized.run(CLI, "context", deal["id"]).stdout
     assert text.startswith("Deal\n  Deal_Name: %s\n" % OAKLAND)
     assert "\nContact\n  Full_Name: Jane Smith\n" in text
@@ -60,11 +60,11 @@ def test_context_gives_deal_contact_and_notes(authorized, deal):
 
 
 def test_contacts_get_list_and_notes(authorized, deal):
-    contact = run_json(authorized, "--json", "contacts", "get", deal["Contact_Name_id"])
+    contact = json_answer(authorized, "--json", "contacts", "get", deal["Contact_Name_id"])["contact"]
     assert contact["Full_Name"] == "Jane Smith"
-    listed = run_json(authorized, "--json", "contacts", "list", "--limit", "2")
+    listed = json_answer(authorized, "--json", "contacts", "list", "--limit", "2")["contacts"]
     assert len(listed) == 2
-    notes = run_json(authorized, "--json", "notes", "contact", contact["id"])
+    notes = json_answer(authorized, "--json", "notes", "contact", contact["id"])["notes"]
     assert all(note["Parent_Id_id"] == contact["id"] for note in notes)
     line = authorized.run(CLI, "contacts", "list", "--limit", "1").stdout.strip()
     assert line.startswith("%s  %s <" % (listed[0]["id"], listed[0]["Full_Name"]))
@@ -74,7 +74,9 @@ def test_search_needs_its_scope_and_says_so(authorized):
     completed = authorized.run(CLI, "--json", "deals", "search", "Oakland")
     assert_one_line_error(completed, oauth.SEARCH_SCOPE)
     assert completed.returncode == oauth.EXIT_REAUTHORIZE
-    error = json.loads(completed.stdout)["error"]
+    answer = json.loads(completed.stdout)
+    assert answer["api_calls"] == 1  # Zoho refused it, and charged nothing, but it was a call
+    error = answer["error"]
     assert error == {"code": "OAUTH_SCOPE_MISMATCH", "message": completed.stderr.strip()[len("Error: "):],
                      "exit_status": oauth.EXIT_REAUTHORIZE, "retry": oauth.RETRY_NEVER}
     assert oauth.SEARCH_SCOPE in error["message"]
@@ -82,9 +84,10 @@ def test_search_needs_its_scope_and_says_so(authorized):
 
 def test_search_with_its_scope(credentials):
     credentials.authorize(scopes=ALL_SCOPES)
-    found = run_json(credentials, "--json", "deals", "search", "Oakland")
+    found = json_answer(credentials, "--json", "deals", "search", "Oakland")["deals"]
     assert OAKLAND in [d["Deal_Name"] for d in found]
-    smiths = run_json(credentials, "--json", "contacts", "search", "--criteria", "(Last_Name:equals:Smith)")
+    smiths = json_answer(credentials, "--json", "contacts", "search", "--criteria",
+                         "(Last_Name:equals:Smith)")["contacts"]
     assert smiths and all("Smith" in c["Full_Name"] for c in smiths)
 
 
@@ -106,8 +109,8 @@ def test_doctor_reads_each_granted_scope_and_skips_the_others(authorized):
 
 def test_doctor_with_every_scope(credentials):
     credentials.authorize(scopes=ALL_SCOPES)
-    report = run_json(credentials, "--json", "doctor")
-    assert report["ok"] is True
+    report = json_answer(credentials, "--json", "doctor")
+    assert report["ok"] is True and report["api_calls"] == 5  # deals, contacts, notes, search, coql
     assert [(c["check"], c["status"]) for c in report["checks"]] == [
         ("token", "ok"), ("deals", "ok"), ("contacts", "ok"), ("notes", "ok"), ("search", "ok"), ("coql", "ok")]
 
@@ -161,8 +164,10 @@ def test_json_prints_the_error_object_for_every_failure(authorized, args, status
         completed = authorized.run(CLI, *command)
         assert_one_line_error(completed)
         assert completed.returncode == status
-        error = json.loads(completed.stdout)["error"]
+        answer = json.loads(completed.stdout)
+        error = answer["error"]
         assert (error["code"], error["exit_status"], error["retry"]) == (code, status, oauth.RETRY_NEVER)
+        assert answer["api_calls"] == (1 if code == "NOT_FOUND" else 0) and answer["credits_remaining"] is None
         assert "Error: " + error["message"] == completed.stderr.strip()
 
 
@@ -191,7 +196,8 @@ def test_bad_arguments_exit_2_with_one_line_and_the_help_to_read(credentials):
     completed = credentials.run(CLI, "deals", "frobnicate")
     assert completed.returncode == 2
     assert completed.stderr.strip().splitlines() == [
-        "Error: argument ACTION: invalid choice: 'frobnicate' (choose from 'get', 'list', 'search'). "
+        "Error: argument ACTION: invalid choice: 'frobnicate' (choose from 'find', 'changed', 'pipeline', 'get', "
+        "'list', 'search'). "
         "Fix: see zoho-crm.py deals --help."]
     assert credentials.run(CLI, "deals", "list", "--limit", "-1").returncode == 2
     assert credentials.run(CLI, "deals", "frobnicate").stdout == ""  # the error object is for --json only
@@ -199,8 +205,9 @@ def test_bad_arguments_exit_2_with_one_line_and_the_help_to_read(credentials):
 
 def test_help_lists_commands_and_exit_statuses(credentials):
     text = credentials.run(CLI, "--help").stdout
-    for expected in ("deals get ID", "notes deal ID", "context DEAL_ID", "doctor", "exit status: 0 ok",
-                     "4 authorize again", "5 transient"):
+    for expected in ("deals find NAME", "deals changed [--since 7d]", "deals pipeline [--open]", "deals get ID",
+                     "contacts find NAME", "notes deal ID", "context DEAL_ID", "doctor", '"api_calls"',
+                     "exit status: 0 ok", "4 authorize again", "5 transient"):
         assert expected in text
 
 

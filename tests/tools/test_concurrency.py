@@ -14,7 +14,7 @@ def run_together(credentials):
     for stdout, stderr, status in results:
         credentials.outputs.append(stdout + stderr)
         assert status == 0, stderr
-        assert json.loads(stdout)[0]["Deal_Name"] == "Oakland School District - Grant Funded"
+        assert json.loads(stdout)["deals"][0]["Deal_Name"] == "Oakland School District - Grant Funded"
 
 
 @pytest.fixture

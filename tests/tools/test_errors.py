@@ -17,12 +17,20 @@ TAXONOMY = {
     oauth.CertificateError: (oauth.EXIT_CONFIG, oauth.RETRY_NEVER),
     oauth.TokenFileError: (oauth.EXIT_CONFIG, oauth.RETRY_NEVER),
     oauth.AuthorizationError: (oauth.EXIT_REAUTHORIZE, oauth.RETRY_NEVER),
+    # The device flow's ends: denied, expired, not approved in time (the flow stays pending), or gone.
+    oauth.DeviceFlowError: (oauth.EXIT_REAUTHORIZE, oauth.RETRY_NEVER),
+    oauth.DeviceFlowDeniedError: (oauth.EXIT_REAUTHORIZE, oauth.RETRY_NEVER),
+    oauth.DeviceFlowExpiredError: (oauth.EXIT_REAUTHORIZE, oauth.RETRY_NEVER),
+    oauth.DeviceFlowTimeoutError: (oauth.EXIT_REAUTHORIZE, oauth.RETRY_NEVER),
     oauth.TransportError: (oauth.EXIT_RETRY_LATER, oauth.RETRY_NOW),
     oauth.OAuthError: (oauth.EXIT_FAILED, oauth.RETRY_NEVER),
     oauth.InvalidCodeError: (oauth.EXIT_REAUTHORIZE, oauth.RETRY_NEVER),
     oauth.InvalidClientError: (oauth.EXIT_CONFIG, oauth.RETRY_NEVER),
     oauth.InvalidClientSecretError: (oauth.EXIT_CONFIG, oauth.RETRY_NEVER),
     oauth.InvalidRedirectUriError: (oauth.EXIT_CONFIG, oauth.RETRY_NEVER),
+    oauth.InvalidScopeError: (oauth.EXIT_CONFIG, oauth.RETRY_NEVER),
+    # 10 grant codes per client in 10 minutes: a device flow can start again once the window moved on.
+    oauth.GrantCodeLimitError: (oauth.EXIT_RETRY_LATER, oauth.RETRY_LATER),
     oauth.TokenThrottledError: (oauth.EXIT_RETRY_LATER, oauth.RETRY_LATER),
     oauth.ApiError: (oauth.EXIT_FAILED, oauth.RETRY_NEVER),
     oauth.RecordNotFoundError: (oauth.EXIT_FAILED, oauth.RETRY_NEVER),
@@ -80,6 +88,18 @@ def test_an_unexpected_exception_is_an_error_object_too(exception, capsys):
                                                                       oauth.RETRY_NEVER)
     assert err == "Error: %s\n" % error["message"]
     assert "test_errors.py" in err and "secret" not in err
+
+
+def test_usage_stands_beside_the_error_object(capsys):
+    def main(argv):
+        raise oauth.RateLimitError("Throttled. Fix: later.")
+
+    usage = {"api_calls": 3, "credits_remaining": 120}
+    assert tools.run_tool(main, json_errors=True, usage=lambda: usage) == oauth.EXIT_RETRY_LATER
+    out, err = capsys.readouterr()
+    assert json.loads(out) == {"error": {"code": "TOO_MANY_REQUESTS", "message": "Throttled. Fix: later.",
+                                         "exit_status": oauth.EXIT_RETRY_LATER, "retry": oauth.RETRY_NOW}, **usage}
+    assert err == "Error: Throttled. Fix: later.\n"
 
 
 def test_without_json_errors_stdout_stays_empty(capsys):

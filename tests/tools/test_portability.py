@@ -98,8 +98,14 @@ def test_the_tools_run_on_each_python_without_requests(authorized, python):
     authorized.expire_access_token()
     deal = run("zoho-crm.py", "--json", "deals", "get", authorized.zoho.org.deals.id(0))
     assert deal.returncode == 0, deal.stderr
-    assert json.loads(deal.stdout)["Deal_Name"] == "Oakland School District - Grant Funded"
+    assert json.loads(deal.stdout)["deal"]["Deal_Name"] == "Oakland School District - Grant Funded"
     assert authorized.zoho.counters()["token"]["refresh_token"] == 1
+    questions = {("deals", "find", "oakland"): "deals", ("deals", "changed", "--since", "2026-01-01"): "deals",
+                 ("deals", "pipeline"): "stages"}
+    for question, key in questions.items():
+        answered = run("zoho-crm.py", "--json", *question)
+        assert answered.returncode == 0, answered.stderr
+        assert json.loads(answered.stdout)[key], question
     refresh = run("zoho-crm-refresh-token.py", "--force")
     assert refresh.returncode == 0 and "refreshed the access token" in refresh.stdout, refresh.stderr
     assert run("zoho-crm-test.py").stdout.endswith("✓ Test successful! Zoho CRM API is working.\n")

@@ -43,7 +43,7 @@ def test_https_proxy_carries_the_refresh_and_the_crm_calls_and_no_proxy_bypasses
 
     deal = over_tls.run("zoho-crm.py", "--json", "deals", "get", deal_id, env=env)  # the CRM only
     assert deal.returncode == 0, deal.stderr
-    assert json.loads(deal.stdout)["Deal_Name"] == OAKLAND
+    assert json.loads(deal.stdout)["deal"]["Deal_Name"] == OAKLAND
     assert proxy.tunnels == [tunnel] * 2 and calls(zoho) == (1, 1)
 
     over_tls.expire_access_token()  # both, in one process: one tunnel, kept alive for the two

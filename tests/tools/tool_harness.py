@@ -131,6 +131,18 @@ class Credentials:
             assert not leaked, "secret(s) starting %s leaked into: %s" % (leaked, text[:300])
 
 
+def json_answer(credentials, *args):
+    """The --json answer of a zoho-crm.py run that must succeed, as a dict."""
+    completed = credentials.run("zoho-crm.py", *args)
+    assert completed.returncode == 0, completed.stderr
+    return json.loads(completed.stdout)
+
+
+def crm_requests(zoho):
+    """Every CRM request the stand-in has seen (its counters), whatever the route."""
+    return sum(zoho.counters()["crm"].values())
+
+
 def write_private(path, text):
     """Write a 0600 file in place (tests only: the product writes atomically)."""
     Path(path).write_text(text)

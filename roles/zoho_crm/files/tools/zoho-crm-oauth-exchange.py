@@ -40,35 +40,6 @@ def read_authorization_text(argument):
     return sys.stdin.readline()
 
 
-def describe_lifetime(seconds):
-    if seconds % 3600 == 0:
-        hours = seconds // 3600
-        return "%d hour%s" % (hours, "" if hours == 1 else "s")
-    return "%d minutes" % (seconds // 60)
-
-
-def stored_refresh_token_works(token_file, client, record, transport):
-    """Whether the stored refresh token can still mint access tokens for this client. Checking
-    costs one mint, which is saved, so nothing is wasted."""
-    if not record.refresh_token:
-        return False
-    try:
-        oauth.refresh_token_file(token_file, client, transport, force=True)
-    except oauth.TokenThrottledError:
-        return True  # Zoho knows the token; it only refuses to mint more right now
-    except (oauth.InvalidCodeError, oauth.InvalidClientError, oauth.InvalidClientSecretError):
-        return False
-    return True
-
-
-def readable_record(token_file):
-    """The stored record, or None when there is none or it is too damaged to hold a refresh token."""
-    try:
-        return token_file.read()
-    except oauth.TokenFileError:
-        return None
-
-
 def main(argv=None):
     parser = tools.argument_parser(
         prog="zoho-crm-oauth-exchange.py", description="Exchange a Zoho grant code for tokens.", epilog=EPILOG,
@@ -86,32 +57,19 @@ def main(argv=None):
     authorization = oauth.parse_authorization_response(
         read_authorization_text(args.code), expected_state=oauth.authorization_state(client, token_file.path))
 
-    existing = readable_record(token_file)
-    if existing is None and token_file.exists():
-        print("Note: %s is damaged; it will be replaced." % token_file.path, file=sys.stderr)
+    existing = tools.readable_record(token_file)
     if existing and existing.code_sha256 == oauth.code_digest(authorization.code):
         print("✓ This code was already exchanged; the tokens in %s came from it." % token_file.path)
         return oauth.EXIT_OK
-    if existing and not args.force and stored_refresh_token_works(token_file, client, existing, transport):
+    if existing and not args.force and tools.stored_refresh_token_works(token_file, client, existing, transport):
         print("Error: %s already holds a working refresh token, so this code was not used. Authorizing again "
               "burns one of Zoho's 20 refresh-token slots. Fix: nothing to do (check with python3 "
               "tools/zoho-crm-test.py), or re-run with --force to replace it." % token_file.path, file=sys.stderr)
         return oauth.EXIT_FAILED
 
     # Replacing tokens: the new ones must carry the scopes and read the CRM before the swap.
-    exchange = oauth.store_exchanged_tokens(token_file, client, authorization, transport=transport)
-    record = exchange.record
-    print("✓ Tokens retrieved successfully")
-    print("Access Token: %s" % oauth.mask(record.access_token))
-    print("Refresh Token: %s" % oauth.mask(record.refresh_token))
-    print("Expires In: %d seconds (%s)" % (record.expires_in, describe_lifetime(record.expires_in)))
-    print("✓ Tokens saved to: %s" % token_file.path)
-    if exchange.revoke_error:
-        print("Warning: the previous refresh token (%s) was not revoked: %s" % (
-            oauth.fingerprint(exchange.replaced.refresh_token), exchange.revoke_error), file=sys.stderr)
-    elif exchange.revoked is not None:
-        print("✓ Previous refresh token %s" % ("revoked" if exchange.revoked else "was already invalid at Zoho"))
-    print("Next: python3 tools/zoho-crm-test.py")
+    tools.report_saved_tokens(oauth.store_exchanged_tokens(token_file, client, authorization, transport=transport),
+                              token_file)
     return oauth.EXIT_OK
 
 

@@ -2,9 +2,10 @@
 # -*- coding: utf-8 -*-
 # Copyright: the zoho_crm provisioning authors
 # MIT License (see LICENSE)
-"""Print the Zoho CRM authorization URL and how to finish; with --listen, also catch the redirect.
+"""Print the Zoho CRM authorization URL and how to finish; with --listen, also catch the redirect;
+with --device, authorize by Zoho's device flow (a code to approve on any browser, no redirect).
 
-    cd <home>/workspace && python3 tools/zoho-crm-oauth-init.py [--listen]
+    cd <home>/workspace && python3 tools/zoho-crm-oauth-init.py [--listen | --device]
 
 Standard library only.
 """
@@ -34,8 +35,15 @@ With --listen: a server on the redirect URI's port (bound to 127.0.0.1 only) cat
 redirect, checks its state, and hands the code to zoho-crm-oauth-exchange.py over stdin at once.
 From a laptop, tunnel the port first: ssh -L 8080:127.0.0.1:8080 user@vps
 
-exit status: 0 printed (or, with --listen, tokens saved), 1 other failure, 2 bad arguments,
-3 configuration error, 4 authorization denied, mismatched or not received in time, 5 transient.
+With --device: Zoho's device flow, for a client of the type Non-browser Mobile Applications.
+The tool shows a URL and a user code; approve it on any browser (a phone will do) within 5
+minutes, and the tool saves the tokens by itself. Nothing to copy, no port, no tunnel. Running
+it again while a code is pending shows the same code; the playbook (zoho_crm_auth_flow: device)
+shares it too.
+
+exit status: 0 printed (or, with --listen or --device, tokens saved, or already there), 1 other
+failure, 2 bad arguments, 3 configuration error, 4 authorization denied, mismatched, expired or
+not received in time, 5 transient (e.g. Zoho's limit of 10 codes per 10 minutes).
 """
 
 
@@ -158,6 +166,33 @@ def listen(client, state, force, timeout):
     return outcome[0][0]
 
 
+def authorize_device(client, force, timeout):
+    """Zoho's device flow: show the code, wait for the approval, save the tokens."""
+    token_file = tools.token_file()
+    # One try per request: a lost start would spend a grant code; polls have their own schedule.
+    transport = oauth.Transport()
+    existing = tools.readable_record(token_file)
+    if existing and not force and not oauth.missing_scopes(existing, client.scopes) and \
+            existing.client_id in (None, client.client_id) and \
+            tools.stored_refresh_token_works(token_file, client, existing, transport):
+        print("✓ %s already holds a working refresh token: nothing to do (each authorization uses one of Zoho's 20 "
+              "refresh-token slots). Check with python3 tools/zoho-crm-test.py; --force replaces it." % token_file.path)
+        return oauth.EXIT_OK
+    flow, started = oauth.start_device_flow(token_file, client, transport=transport)
+    view = flow.redacted()
+    print("Zoho CRM device authorization%s" % ("" if started else " (the code from before, still valid)"))
+    print("1. Open %s in any browser (a phone will do), signed in to Zoho." % view["verification_url"])
+    print("2. Enter the code: %s" % view["user_code"])
+    if view["verification_uri_complete"]:
+        print("   Or open %s (the code filled in)." % view["verification_uri_complete"])
+    print("The code is valid for %d min %d s (until %s). Waiting for your approval%s ..." % (
+        view["expires_in"] // 60, view["expires_in"] % 60, view["expires_at"],
+        "" if timeout >= view["expires_in"] else " (up to %d s)" % timeout), flush=True)
+    tools.report_saved_tokens(oauth.wait_for_device_flow(token_file, client, transport=transport, timeout=timeout),
+                              token_file)
+    return oauth.EXIT_OK
+
+
 def bounded_timeout(text):
     seconds = int(text)
     if not 1 <= seconds <= 3600:
@@ -169,15 +204,20 @@ def main(argv=None):
     parser = tools.argument_parser(
         prog="zoho-crm-oauth-init.py", description="Start the Zoho CRM authorization.", epilog=EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--listen", action="store_true",
-                        help="catch the redirect on the redirect URI's port (127.0.0.1 only) and save the tokens")
+    how = parser.add_mutually_exclusive_group()
+    how.add_argument("--listen", action="store_true",
+                     help="catch the redirect on the redirect URI's port (127.0.0.1 only) and save the tokens")
+    how.add_argument("--device", action="store_true",
+                     help="authorize by Zoho's device flow: show a code to approve on any browser, wait, save the tokens")
     parser.add_argument("--timeout", type=bounded_timeout, default=300, metavar="SECONDS",
-                        help="with --listen, how long to wait for the redirect (default 300)")
+                        help="with --listen or --device, how long to wait for the redirect or the approval (default 300)")
     parser.add_argument("--force", action="store_true",
-                        help="with --listen, replace tokens whose refresh token still works")
+                        help="with --listen or --device, replace tokens whose refresh token still works")
     args = parser.parse_args(argv)
 
     client = tools.load_client()
+    if args.device:
+        return authorize_device(client, args.force, args.timeout)
     if args.listen:
         loopback_address(client.redirect_uri)  # refuse before printing a URL that cannot be caught
     token_path = tools.token_file().path

@@ -4,7 +4,9 @@
 # MIT License (see LICENSE)
 """Read Zoho CRM deals, contacts and notes from the command line; --json for agents.
 
-    cd <home>/workspace && python3 tools/zoho-crm.py --json deals list --stage Qualification
+    cd <home>/workspace && python3 tools/zoho-crm.py deals find oakland --json
+    python3 tools/zoho-crm.py deals changed --since 7d
+    python3 tools/zoho-crm.py deals pipeline
     python3 tools/zoho-crm.py context 1234567890
     python3 tools/zoho-crm.py doctor
 
@@ -13,9 +15,7 @@ The commands are in zoho_crm_cli.py (see python3 tools/zoho-crm.py --help).
 
 import sys
 
-import zoho_crm_tools as tools
 from zoho_crm_cli import main
 
 if __name__ == "__main__":
-    # --json anywhere on the command line: every failure, bad arguments too, also prints its error object.
-    sys.exit(tools.run_tool(main, json_errors="--json" in sys.argv[1:]))
+    sys.exit(main())

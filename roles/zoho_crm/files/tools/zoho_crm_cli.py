@@ -3,16 +3,24 @@
 # MIT License (see LICENSE)
 """The agent's CLI, zoho-crm.py: read Zoho CRM deals, contacts and notes; --json for agents.
 
-    cd <home>/workspace && python3 tools/zoho-crm.py --json deals list --stage Qualification
+    cd <home>/workspace && python3 tools/zoho-crm.py deals find oakland --json
+    python3 tools/zoho-crm.py deals changed --since 7d
+    python3 tools/zoho-crm.py deals pipeline --open
     python3 tools/zoho-crm.py context 1234567890
     python3 tools/zoho-crm.py doctor
 
 Its commands live here and zoho-crm.py only runs main(): python3 compiles a script on every run
 but a module once (tools/__pycache__), and every agent call is a new process.
+
+Every --json answer is one object: what was asked for under its name ("deal", "deals", "contact",
+"contacts", "notes", "stages", "checks", ...), then "api_calls" (the CRM requests it cost, retries
+included) and "credits_remaining" (Zoho's X-API-CREDITS-REMAINING, null until Zoho sends it); a
+failure is {"error": {...}} with the same two keys.
 """
 
 import argparse
 import json
+import sys
 
 import zoho_crm_oauth as oauth
 import zoho_crm_tools as tools
@@ -20,21 +28,30 @@ from zoho_crm_client import ZohoCRMClient
 
 EPILOG = """\
 commands:
+  deals find NAME [--scan]      deals whose name contains NAME (any case)
+  deals changed [--since 7d]    deals modified since then (90m, 24h, 7d, 2w, a date, an ISO time)
+  deals pipeline [--open] [--by-owner] [--owner O]   per stage: deals, amount, closing dates
   deals get ID | deals list [--stage S] [--owner O] | deals search TEXT
+  contacts find NAME [--scan] | contacts changed [--since 7d]
   contacts get ID | contacts list [--owner O] | contacts search TEXT [--email E]
   notes deal ID | notes contact ID
   context DEAL_ID      the deal, its contact and its notes
   doctor               one real read per granted scope, each reported OK or failed
 
-With --json the result is JSON on stdout; on any failure (bad arguments too) stdout holds
-{"error": {"code", "message", "exit_status", "retry"}} and stderr one line; retry is "now"
-(retried already, try again), "later" (after retry_after seconds) or "never" (fix something
-first). Search needs the ZohoSearch.securesearch.READ scope.
+With --json the answer is one JSON object on stdout: the result under its name ("deal", "deals",
+"stages", ...), "api_calls" (the CRM requests it cost) and "credits_remaining" (null until Zoho
+sends it). On any failure (bad arguments too) it is {"error": {"code", "message", "exit_status",
+"retry"}, "api_calls", "credits_remaining"} and stderr has one line; retry is "now" (retried
+already, try again), "later" (after retry_after seconds) or "never" (fix something first).
+find uses Zoho's search when ZohoSearch.securesearch.READ is granted, else it scans; search needs
+that scope.
 
 exit status: 0 ok, 1 other failure (e.g. no such record), 2 bad arguments (or record id), 3 fix the files,
 4 authorize again (refresh token revoked, scope missing), 5 transient (network, Zoho busy; retry).
 """
 DEFAULT_LIMIT = 100
+DEFAULT_FIND_LIMIT = 10
+DEFAULT_SINCE = "7d"
 
 
 def limit_type(text):
@@ -44,6 +61,13 @@ def limit_type(text):
     return value or None
 
 
+def limit_option(default):
+    options = tools.argument_parser(add_help=False)
+    options.add_argument("--limit", type=limit_type, default=default,
+                         help="at most this many records, 0 for all (default %d)" % default)
+    return options
+
+
 def build_parser():
     parser = tools.argument_parser(prog="zoho-crm.py", description="Read Zoho CRM (read-only).", epilog=EPILOG,
                                    formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -51,16 +75,31 @@ def build_parser():
     # Also accepted after the command; SUPPRESS keeps a subcommand from resetting a leading --json.
     json_after = tools.argument_parser(add_help=False)
     json_after.add_argument("--json", action="store_true", default=argparse.SUPPRESS, help="print JSON")
-    listing = tools.argument_parser(add_help=False)
-    listing.add_argument("--limit", type=limit_type, default=DEFAULT_LIMIT,
-                         help="at most this many records, 0 for all (default %d)" % DEFAULT_LIMIT)
+    listing, finding = limit_option(DEFAULT_LIMIT), limit_option(DEFAULT_FIND_LIMIT)
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
     commands.required = True
 
     for noun in ("deals", "contacts"):
-        group = commands.add_parser(noun, help="%s: get, list, search" % noun).add_subparsers(dest="action",
-                                                                                               metavar="ACTION")
+        actions = "find, changed, pipeline, get, list, search" if noun == "deals" else \
+            "find, changed, get, list, search"
+        group = commands.add_parser(noun, help="%s: %s" % (noun, actions)).add_subparsers(dest="action",
+                                                                                           metavar="ACTION")
         group.required = True
+        finder = group.add_parser("find", parents=[json_after, finding],
+                                  help="%s whose name contains NAME, in any case" % noun)
+        finder.add_argument("name", help="part of the name")
+        finder.add_argument("--scan", action="store_true",
+                            help="read the records even when Zoho's search is granted (its index may lag an edit)")
+        changed = group.add_parser("changed", parents=[json_after, listing], help="%s modified since a time" % noun)
+        changed.add_argument("--since", default=DEFAULT_SINCE,
+                             help="90m, 24h, 7d, 2w ago, a date (local midnight) or an ISO date-time "
+                                  "(default %s)" % DEFAULT_SINCE)
+        if noun == "deals":
+            pipeline = group.add_parser("pipeline", parents=[json_after],
+                                        help="per stage: deals, sum of Amount, closing dates")
+            pipeline.add_argument("--open", action="store_true", help="leave out the Closed ... stages")
+            pipeline.add_argument("--by-owner", action="store_true", help="also per owner within each stage")
+            pipeline.add_argument("--owner", help="only this owner's deals (name, email or user id)")
         group.add_parser("get", parents=[json_after]).add_argument("id")
         lister = group.add_parser("list", parents=[json_after, listing])
         if noun == "deals":
@@ -114,6 +153,53 @@ def show_lines(rows, line, what):
         print(line(row))
     if not rows:
         print("No %s found." % what)
+
+
+def counted(number, plural):
+    """ "1 deal", "2 deals", "1 API call"."""
+    return "%d %s" % (number, plural[:-1] if number == 1 else plural)
+
+
+def calls_text(answer):
+    return counted(answer["api_calls"], "API calls")
+
+
+def show_found(answer, noun, name):
+    rows = answer[noun]
+    show_lines(rows, LINES[noun], noun)
+    how = "from a scan of %s" % counted(answer["scanned"], noun) if answer["method"] == "scan" else "from Zoho's search"
+    more = "; more may match (raise --limit)" if answer["more"] else ""
+    print("%s whose name contains %r, %s (%s)%s." % (counted(len(rows), noun), name, how, calls_text(answer), more))
+
+
+def show_changed(answer, noun):
+    rows = answer[noun]
+    for row in rows:
+        print("%s  %s" % (row.get("Modified_Time"), LINES[noun](row)))
+    more = "; there are more (raise --limit)" if answer["more"] else ""
+    if rows:
+        print("%s changed since %s (%s)%s." % (counted(len(rows), noun), answer["since"], calls_text(answer), more))
+    else:
+        print("No %s changed since %s (%s)." % (noun, answer["since"], calls_text(answer)))
+
+
+def pipeline_line(label, tally, indent=""):
+    closing = "%s .. %s" % (tally["closing_from"], tally["closing_to"]) if tally["closing_from"] else "-"
+    missing = "  (%d without an amount)" % tally["no_amount"] if tally["no_amount"] else ""
+    return "%-28s %6d %16s  %s%s" % (indent + label, tally["count"], "{:,}".format(tally["amount"]), closing, missing)
+
+
+def show_pipeline(answer):
+    print("%-28s %6s %16s  %s" % ("Stage", "Deals", "Amount", "Closing dates"))
+    for stage in answer["stages"]:
+        print(pipeline_line(stage["stage"], stage))
+        for owner in stage.get("owners", ()):
+            print(pipeline_line(owner["owner"], owner, indent="  "))
+    print(pipeline_line("Total", answer["total"]))
+    print("(%s read, %s)" % (counted(answer["scanned"], "deals"), calls_text(answer)))
+
+
+LINES = {"deals": deal_line, "contacts": contact_line}
 
 
 def show_context(context):
@@ -199,16 +285,32 @@ def show_doctor(checks, crm):
 # ---- commands ------------------------------------------------------------------------------
 
 def run(args, crm):
-    """Do the command; returns (JSON-able result, function that prints it for people)."""
+    """Do the command; returns (the answer's result keys, a function that prints the whole answer
+    for people, exit status)."""
+    if args.command == "doctor":
+        checks, status = doctor(crm)
+        return dict(ok=status == oauth.EXIT_OK, api_domain=crm.api_domain, checks=checks), \
+            lambda answer: show_doctor(answer["checks"], crm), status
     if args.command == "context":
-        return crm.deal_context(args.id), show_context
+        return crm.deal_context(args.id), show_context, oauth.EXIT_OK
     if args.command == "notes":
         notes = crm.get_deal_notes(args.id) if args.action == "deal" else crm.get_contact_notes(args.id)
-        return notes, show_notes
-    deals = args.command == "deals"
-    line = deal_line if deals else contact_line
+        return {"notes": notes}, lambda answer: show_notes(answer["notes"]), oauth.EXIT_OK
+    noun = args.command
+    deals = noun == "deals"
+    if args.action == "find":
+        found = (crm.find_deals if deals else crm.find_contacts)(args.name, limit=args.limit, scan=args.scan)
+        return found, lambda answer: show_found(answer, noun, args.name), oauth.EXIT_OK
+    if args.action == "changed":
+        changed = (crm.changed_deals if deals else crm.changed_contacts)(args.since, limit=args.limit)
+        return changed, lambda answer: show_changed(answer, noun), oauth.EXIT_OK
+    if args.action == "pipeline":
+        return crm.pipeline(open_only=args.open, by_owner=args.by_owner, owner=args.owner), show_pipeline, \
+            oauth.EXIT_OK
     if args.action == "get":
-        return (crm.get_deal(args.id) if deals else crm.get_contact(args.id)), show_record
+        record = crm.get_deal(args.id) if deals else crm.get_contact(args.id)
+        name = "deal" if deals else "contact"
+        return {name: record}, lambda answer: show_record(answer[name]), oauth.EXIT_OK
     if args.action == "list":
         rows = crm.list_deals(stage=args.stage, owner=args.owner, limit=args.limit) if deals else \
             crm.list_contacts(owner=args.owner, limit=args.limit)
@@ -216,23 +318,33 @@ def run(args, crm):
         rows = crm.search_deals(text=args.text, criteria=args.criteria, limit=args.limit)
     else:
         rows = crm.search_contacts(text=args.text, criteria=args.criteria, email=args.email, limit=args.limit)
-    return list(rows), lambda found: show_lines(found, line, args.command)
+    return {noun: list(rows)}, lambda answer: show_lines(answer[noun], LINES[noun], noun), oauth.EXIT_OK
+
+
+def usage(crm):
+    """What every --json answer ends with, failures included: the CRM requests it cost (retries
+    included; token refreshes cost no CRM credits and are not counted) and Zoho's credits left."""
+    if crm is None:
+        return {"api_calls": 0, "credits_remaining": None}
+    return {"api_calls": crm.api_calls, "credits_remaining": crm.credits_remaining}
 
 
 def main(argv=None):
-    args = build_parser().parse_args(argv)
-    crm = ZohoCRMClient()
-    if args.command == "doctor":
-        checks, status = doctor(crm)
+    """zoho-crm.py: every failure is one line on stderr with its exit status (zoho_crm_tools.run_tool)
+    and, with --json anywhere on the command line, the error answer on stdout."""
+    argv = sys.argv[1:] if argv is None else list(argv)
+    made = []
+
+    def answer(argv):
+        args = build_parser().parse_args(argv)
+        crm = ZohoCRMClient()
+        made.append(crm)
+        result, show, status = run(args, crm)
+        result.update(usage(crm))
         if args.json:
-            print(json.dumps(dict(ok=status == oauth.EXIT_OK, api_domain=crm.api_domain, checks=checks,
-                                  credits_remaining=crm.credits_remaining), indent=2))
+            print(json.dumps(result, indent=2, ensure_ascii=False))
         else:
-            show_doctor(checks, crm)
+            show(result)
         return status
-    result, show = run(args, crm)
-    if args.json:
-        print(json.dumps(result, indent=2, ensure_ascii=False))
-    else:
-        show(result)
-    return oauth.EXIT_OK
+
+    return tools.run_tool(answer, argv, json_errors="--json" in argv, usage=lambda: usage(made[0] if made else None))

@@ -1,7 +1,8 @@
 # -*- coding: utf-8 -*-
 # Copyright: the zoho_crm provisioning authors
 # MIT License (see LICENSE)
-"""Read-only Zoho CRM client for the agent: deals, contacts, notes, search and COQL.
+"""Read-only Zoho CRM client for the agent: deals, contacts, notes, search and COQL, and the
+questions the default scopes can answer: find by name, what changed since, the pipeline.
 
 From the workspace, as the setup guide shows:
 
@@ -10,6 +11,9 @@ From the workspace, as the setup guide shows:
     deal = crm.get_deal("1234567890")
     for deal in crm.list_deals(stage="Qualification"):
         ...
+    crm.find_deals("oakland")        # {"deals": [...], "method": "scan", "scanned": 200, "more": False}
+    crm.changed_deals("7d")          # {"deals": [...], "since": "2026-11-24T10:00:00+00:00", "more": False}
+    crm.pipeline()                   # {"stages": [...], "total": {...}, "scanned": 60}
 
 Tokens come from the shared token file and are refreshed through zoho_crm_oauth's locked
 routine, so the agent, cron and Ansible never mint more than one access token between them.
@@ -19,6 +23,7 @@ session=: RequestsSessionTransport wraps it, and only then is requests imported.
 """
 
 import re
+from datetime import datetime, timedelta, timezone
 from itertools import islice
 from urllib.parse import urlsplit
 
@@ -53,8 +58,27 @@ CONTACT_FIELDS = ("Full_Name", "First_Name", "Last_Name", "Email", "Phone", "Mob
                   "Account_Name", "Owner", "Mailing_City", "Mailing_State", "Mailing_Country", "Lead_Source",
                   "Description", "Created_Time", "Modified_Time", "Last_Activity_Time")
 NOTE_FIELDS = ("Note_Title", "Note_Content", "Parent_Id", "Owner", "Created_Time", "Modified_Time")
+# What a match of find_* and changed_* shows: enough to tell records apart and pick one (get and context
+# give the rest). Naming few fields keeps each page of a scan small; the calls are 200 records each anyway.
+DEAL_SUMMARY_FIELDS = ("Deal_Name", "Stage", "Amount", "Closing_Date", "Contact_Name", "Account_Name", "Owner",
+                       "Modified_Time")
+CONTACT_SUMMARY_FIELDS = ("Full_Name", "Email", "Phone", "Title", "Account_Name", "Owner", "Modified_Time")
+PIPELINE_FIELDS = ("Stage", "Amount", "Closing_Date")
+# Zoho's standard deal stages in pipeline order; a pipeline summary lists other stages after them, by name,
+# and every stage named "Closed ..." last (Zoho's closed stages: Closed Won, Closed Lost, Closed-Lost to
+# Competition).
+STANDARD_STAGES = ("Qualification", "Needs Analysis", "Value Proposition", "Id. Decision Makers",
+                   "Perception Analysis", "Proposal/Price Quote", "Negotiation/Review", "Closed Won", "Closed Lost",
+                   "Closed-Lost to Competition")
+NO_STAGE = "(no stage)"
 
 RECORD_ID_PATTERN = re.compile(r"^[0-9]{1,30}$")
+RELATIVE_TIME_PATTERN = re.compile(r"^([0-9]{1,6}) ?([mhdw])$")
+TIME_UNITS = {"m": timedelta(minutes=1), "h": timedelta(hours=1), "d": timedelta(days=1), "w": timedelta(weeks=1)}
+SINCE_FIX = ("Fix: pass how long ago (90m, 24h, 7d, 2w), a date (2026-11-20: its midnight, local time) or an ISO "
+             "date-time (2026-11-20T09:00:00+01:00).")
+# Search criteria values escape these with a backslash (reference §6.3).
+CRITERIA_SPECIALS = re.compile(r"([(),\\])")
 
 
 def flatten(record, fields=()):
@@ -87,8 +111,88 @@ def _record_path(module, record_id, *rest):
     return "/".join(("", module, record_id) + rest)
 
 
+def _per_page(limit):
+    """Records a call asks for: 200, or fewer when fewer are wanted."""
+    return PAGE_SIZE if limit is None else max(1, min(PAGE_SIZE, limit))
+
+
 def _with_fields(fields, needed):
     return tuple(fields) + tuple(field for field in needed if field not in fields)
+
+
+def parse_since(text, now=None):
+    """The moment TEXT names, as an aware datetime: 90m, 24h, 7d or 2w ago; a date (its midnight in
+    local time); an ISO 8601 date-time (local time when it has no offset). Refuses what is not one, and
+    a moment in the future. now: an aware datetime (default: the clock's)."""
+    now = now or datetime.now(timezone.utc)
+    raw = str(text).strip()
+    relative = RELATIVE_TIME_PATTERN.match(raw.lower())
+    if relative:
+        return now - int(relative.group(1)) * TIME_UNITS[relative.group(2)]
+    iso = raw[:-1] + "+00:00" if raw[-1:] in ("Z", "z") else raw  # python 3.9's fromisoformat has no Z
+    try:
+        moment = datetime.fromisoformat(iso)
+    except ValueError:
+        raise oauth.BadArgumentError("%r is not a time. %s" % (raw[:40], SINCE_FIX), code="invalid_since")
+    if moment.tzinfo is None:
+        moment = moment.astimezone()  # local time, as a person means a date or a time without an offset
+    if moment > now:
+        raise oauth.BadArgumentError("%s is in the future: nothing can have changed since. %s"
+                                     % (moment.isoformat(), SINCE_FIX), code="invalid_since")
+    return moment
+
+
+def if_modified_since(moment):
+    """The If-Modified-Since value Zoho documents: ISO 8601 with an offset, to the second."""
+    return moment.astimezone(timezone.utc).replace(microsecond=0).isoformat()
+
+
+def _name_needle(name, noun):
+    needle = str(name or "").strip()
+    if not needle:
+        raise oauth.BadArgumentError("Finding %s by name needs a part of the name. Fix: pass some of its letters, "
+                                     "e.g. 'oakland'." % noun, code="invalid_name")
+    return needle
+
+
+def _criteria_value(text):
+    return CRITERIA_SPECIALS.sub(r"\\\1", text)
+
+
+def _stage_order(stage):
+    closed = stage.lower().startswith("closed")
+    known = STANDARD_STAGES.index(stage) if stage in STANDARD_STAGES else len(STANDARD_STAGES)
+    return closed, known, stage.lower()
+
+
+class _Tally(object):
+    """Count, sum of Amount, deals without one, and the closing dates' range of some deals."""
+
+    __slots__ = ("count", "amount", "no_amount", "closing_from", "closing_to")
+
+    def __init__(self):
+        self.count, self.amount, self.no_amount = 0, 0, 0
+        self.closing_from = self.closing_to = None
+
+    def add(self, record):
+        self.count += 1
+        amount = record.get("Amount")
+        if isinstance(amount, (int, float)) and not isinstance(amount, bool):
+            self.amount += amount
+        else:
+            self.no_amount += 1
+        closing = record.get("Closing_Date")
+        if closing:
+            if self.closing_from is None or closing < self.closing_from:
+                self.closing_from = closing
+            if self.closing_to is None or closing > self.closing_to:
+                self.closing_to = closing
+
+    def as_json(self, **label):
+        answer = dict(label)
+        answer.update(count=self.count, amount=round(self.amount, 2) if isinstance(self.amount, float) else self.amount,
+                      no_amount=self.no_amount, closing_from=self.closing_from, closing_to=self.closing_to)
+        return answer
 
 
 class RequestsSessionTransport(oauth.Transport):
@@ -174,11 +278,12 @@ class ZohoCRMClient:
 
     # ---- HTTP ------------------------------------------------------------------------------
 
-    def _request(self, method, path, params=None, json_body=None):
+    def _request(self, method, path, params=None, json_body=None, headers=None):
         """One CRM call, retried by the transport; returns the decoded JSON, or None for 204 (no
-        rows). A token refresh in front of it is retried on its own, so a refresh that keeps
-        failing is tried max_retries + 1 times, not that many times per try of the call. Zoho's
-        minting limit ("Access Denied") is never retried: only time lifts it."""
+        rows) and 304 (nothing modified since If-Modified-Since). A token refresh in front of it is
+        retried on its own, so a refresh that keeps failing is tried max_retries + 1 times, not that
+        many times per try of the call. Zoho's minting limit ("Access Denied") is never retried: only
+        time lifts it."""
         api_path = API_PATH + path
         rejected_token = None  # an access token Zoho refused: refreshed once, then the call again
         while True:
@@ -186,21 +291,21 @@ class ZohoCRMClient:
                 self._refresh(rejected_access_token=rejected_token)
             token = self.access_token()
             url = self.api_domain + api_path  # a refresh may have brought another api_domain
+            sent = dict(headers or {}, Authorization="Zoho-oauthtoken " + token)
             try:
-                return self.transport.call(lambda: self._call_once(method, url, api_path, params, json_body, token))
+                return self.transport.call(lambda: self._call_once(method, url, api_path, params, json_body, sent))
             except oauth.InvalidTokenError as exc:
                 if rejected_token is not None or exc.code != "INVALID_TOKEN":
                     raise
                 rejected_token = token
 
-    def _call_once(self, method, url, api_path, params, json_body, token):
+    def _call_once(self, method, url, api_path, params, json_body, headers):
         self.api_calls += 1
-        response = self.transport.request(method, url, params=params, json_body=json_body,
-                                          headers={"Authorization": "Zoho-oauthtoken " + token})
+        response = self.transport.request(method, url, params=params, json_body=json_body, headers=headers)
         credits = response.headers.get(CREDITS_HEADER)
         if credits is not None and credits.strip().isdigit():
             self.credits_remaining = int(credits)
-        if response.status == 204:
+        if response.status in (204, 304):
             return None
         payload = response.json_object()
         if 200 <= response.status < 300:
@@ -210,25 +315,20 @@ class ZohoCRMClient:
             return payload
         raise oauth.api_error(response.status, payload, method, api_path, self.granted_scopes)
 
-    def _pages(self, path, params, limit=None, page_tokens=True):
-        """Lazily yield the raw records of a listing, page by page: page numbers for the first
-        2,000 records, then page_token (search has no page_token: Zoho stops it at 2,000)."""
-        per_page = PAGE_SIZE if limit is None else max(1, min(PAGE_SIZE, limit))
-        page, page_token, returned = 1, None, 0
+    def _payloads(self, path, params, per_page=PAGE_SIZE, headers=None, page_tokens=True):
+        """Lazily yield each page of a listing, as Zoho's JSON: page numbers for the first 2,000
+        records, then page_token (search has no page_token: Zoho stops it at 2,000)."""
+        page, page_token = 1, None
         for _call in range(PAGE_TOKEN_RECORD_LIMIT // per_page + 1):
             query = dict(params, per_page=per_page)
             if page_token:
                 query["page_token"] = page_token
             else:
                 query["page"] = page
-            payload = self._request("GET", path, params=query)
+            payload = self._request("GET", path, params=query, headers=headers)
             if payload is None:
                 return
-            for record in payload.get("data") or ():
-                yield record
-                returned += 1
-                if limit is not None and returned >= limit:
-                    return
+            yield payload
             info = payload.get("info") or {}
             if not info.get("more_records"):
                 return
@@ -241,6 +341,16 @@ class ZohoCRMClient:
             if not page_token:
                 raise ApiError("Zoho CRM said GET %s%s has more records but sent no next_page_token. Fix: retry; "
                                "if it persists, narrow the listing." % (API_PATH, path), code="NO_PAGE_TOKEN")
+
+    def _pages(self, path, params, limit=None, page_tokens=True):
+        """Lazily yield the raw records of a listing (the first limit of them), page by page."""
+        returned = 0
+        for payload in self._payloads(path, params, _per_page(limit), page_tokens=page_tokens):
+            for record in payload.get("data") or ():
+                yield record
+                returned += 1
+                if limit is not None and returned >= limit:
+                    return
 
     def _records(self, module, fields, limit=None, keep=None):
         params = {"fields": ",".join(fields)}
@@ -273,6 +383,49 @@ class ZohoCRMClient:
         records = self._pages("/%s/search" % module, params, limit, page_tokens=False)
         return (flatten(record, fields) for record in records)
 
+    def _collect(self, payloads, keep=None, limit=None):
+        """(matches, records read, more) over pages of a listing: the raw records keep() accepts (all
+        when None), the first limit of them, read page by page until limit is reached; more says
+        whether matches may lie past the answer (more in the last page read, or pages not read)."""
+        matches, read = [], 0
+        for payload in payloads:
+            data = payload.get("data") or ()
+            read += len(data)
+            matches.extend(data if keep is None else (record for record in data if keep(record)))
+            if limit is not None and len(matches) >= limit:
+                more = len(matches) > limit or bool((payload.get("info") or {}).get("more_records"))
+                return matches[:limit], read, more
+        return matches, read, False
+
+    def _find(self, module, noun, name_field, fields, name, limit, scan):
+        needle = _name_needle(name, noun)
+        if not scan and oauth.scope_satisfied(oauth.SEARCH_SCOPE, self.granted_scopes):
+            params = {"criteria": "(%s:equals:%s)" % (name_field, _criteria_value(needle)), "fields": ",".join(fields)}
+            pages = self._payloads("/%s/search" % module, params, _per_page(limit), page_tokens=False)
+            found, _read, more = self._collect(pages, limit=limit)
+            method, scanned = "search", None
+        else:
+            wanted = needle.lower()
+
+            def keep(record):
+                return wanted in str(record.get(name_field) or "").lower()
+            pages = self._payloads("/" + module, {"fields": ",".join(fields)})
+            found, scanned, more = self._collect(pages, keep, limit)
+            method = "scan"
+        return {noun: [flatten(record, fields) for record in found], "method": method, "scanned": scanned,
+                "more": more}
+
+    def _changed(self, module, noun, fields, since, limit):
+        moment = since if isinstance(since, datetime) else parse_since(since)
+        if moment.tzinfo is None:
+            raise oauth.BadArgumentError("since=%s has no time zone. Fix: pass an aware datetime (tzinfo set)."
+                                         % moment.isoformat(), code="invalid_since")
+        sent = if_modified_since(moment)
+        params = {"fields": ",".join(fields), "sort_by": "Modified_Time", "sort_order": "desc"}
+        pages = self._payloads("/" + module, params, _per_page(limit), headers={"If-Modified-Since": sent})
+        changed, _read, more = self._collect(pages, limit=limit)
+        return {noun: [flatten(record, fields) for record in changed], "since": sent, "more": more}
+
     # ---- Deals -----------------------------------------------------------------------------
 
     def get_deal(self, deal_id, fields=DEAL_FIELDS):
@@ -298,6 +451,49 @@ class ZohoCRMClient:
 
     def get_deal_notes(self, deal_id, limit=None):
         return self._related_notes("Deals", deal_id, limit)
+
+    def find_deals(self, name, limit=10, scan=False, fields=DEAL_SUMMARY_FIELDS):
+        """Deals whose Deal_Name contains name, in any case: {"deals": [flat deals], "method":
+        "search" or "scan", "scanned": deals read (None for a search), "more": whether more may
+        match}. With the ZohoSearch.securesearch.READ scope, one Zoho search per 200 matches (its
+        index may miss an edit of the last minutes); without it, or with scan=True, a scan of every
+        deal, 200 a call, that stops once limit (None: no limit) deals matched."""
+        return self._find("Deals", "deals", "Deal_Name", fields, name, limit, scan)
+
+    def changed_deals(self, since, limit=None, fields=DEAL_SUMMARY_FIELDS):
+        """Deals modified after since, the last modified first: {"deals": [flat deals], "since": the
+        If-Modified-Since sent, "more": whether limit cut the answer}. since: an aware datetime or
+        text for parse_since ("7d", "2026-11-20", ...). One call when nothing changed (Zoho's 304)."""
+        return self._changed("Deals", "deals", fields, since, limit)
+
+    def pipeline(self, open_only=False, by_owner=False, owner=None):
+        """Per stage: deals, sum of Amount, deals without one, the closing dates' range, from one scan
+        of every deal that names only the fields it needs (5,000 deals: 25 calls). open_only leaves
+        out the stages named "Closed ..."; by_owner adds the same per owner within each stage; owner
+        (name, email or id) counts that owner's deals only. {"stages": [...], "total": {...},
+        "scanned": deals read}."""
+        fields = PIPELINE_FIELDS + (("Owner",) if by_owner or owner else ())
+        stages, total, scanned = {}, _Tally(), 0
+        for payload in self._payloads("/Deals", {"fields": ",".join(fields)}):
+            for record in payload.get("data") or ():
+                scanned += 1
+                stage = record.get("Stage") or NO_STAGE
+                if (open_only and stage.lower().startswith("closed")) or (owner and not _owned_by(record, owner)):
+                    continue
+                tally, owners = stages.setdefault(stage, (_Tally(), {}))
+                tally.add(record)
+                total.add(record)
+                if by_owner:
+                    owners.setdefault((record.get("Owner") or {}).get("name") or "(no owner)", _Tally()).add(record)
+        rows = []
+        for stage in sorted(stages, key=_stage_order):
+            tally, owners = stages[stage]
+            row = tally.as_json(stage=stage)
+            if by_owner:
+                row["owners"] = [owners[name].as_json(owner=name)
+                                 for name in sorted(owners, key=lambda name: (-owners[name].amount, name))]
+            rows.append(row)
+        return {"stages": rows, "total": total.as_json(), "scanned": scanned}
 
     def deal_context(self, deal_id):
         """The deal, its contact and its notes: three calls (two without a contact)."""
@@ -331,6 +527,14 @@ class ZohoCRMClient:
 
     def get_contact_notes(self, contact_id, limit=None):
         return self._related_notes("Contacts", contact_id, limit)
+
+    def find_contacts(self, name, limit=10, scan=False, fields=CONTACT_SUMMARY_FIELDS):
+        """Contacts whose Full_Name contains name, in any case; as find_deals, with "contacts"."""
+        return self._find("Contacts", "contacts", "Full_Name", fields, name, limit, scan)
+
+    def changed_contacts(self, since, limit=None, fields=CONTACT_SUMMARY_FIELDS):
+        """Contacts modified after since, the last modified first; as changed_deals, with "contacts"."""
+        return self._changed("Contacts", "contacts", fields, since, limit)
 
     # ---- COQL ------------------------------------------------------------------------------
 

@@ -2,8 +2,9 @@
 # Copyright: the zoho_crm provisioning authors
 # MIT License (see LICENSE)
 """What the workspace tools share and the Ansible module does not: where the credentials are and
-loading them, the command line's error convention, and turning every failure into one line on
-stderr (and, for --json, an error object on stdout) with the exit status of its class.
+loading them, what the authorizing tools check and print, the command line's error convention, and
+turning every failure into one line on stderr (and, for --json, an error object on stdout) with the
+exit status of its class.
 
 Standard library only. argparse is imported by argument_parser(), not here: the agent's
 `from tools.zoho_crm_client import ZohoCRMClient` loads this module too.
@@ -41,6 +42,53 @@ def load_client(directory=None):
 def token_file(directory=None):
     """The token file of the credentials directory; its reads refuse a file others can read."""
     return oauth.TokenFile(os.path.join(directory or credentials_dir(), oauth.TOKENS_FILENAME), private=True)
+
+
+def readable_record(token_file):
+    """The stored record, or None when there is none or it is too damaged to hold a refresh token
+    (then a note says it will be replaced)."""
+    try:
+        return token_file.read()
+    except oauth.TokenFileError:
+        print("Note: %s is damaged; it will be replaced." % token_file.path, file=sys.stderr)
+        return None
+
+
+def stored_refresh_token_works(token_file, client, record, transport):
+    """Whether the stored refresh token can still mint access tokens for this client. Checking
+    costs one mint, which is saved, so nothing is wasted."""
+    if not record.refresh_token:
+        return False
+    try:
+        oauth.refresh_token_file(token_file, client, transport, force=True)
+    except oauth.TokenThrottledError:
+        return True  # Zoho knows the token; it only refuses to mint more right now
+    except (oauth.InvalidCodeError, oauth.InvalidClientError, oauth.InvalidClientSecretError):
+        return False
+    return True
+
+
+def report_saved_tokens(exchange, token_file):
+    """The guide's lines after an authorization (an ExchangeResult), tokens masked as the guide does."""
+    record = exchange.record
+    print("✓ Tokens retrieved successfully")
+    print("Access Token: %s" % oauth.mask(record.access_token))
+    print("Refresh Token: %s" % oauth.mask(record.refresh_token))
+    print("Expires In: %d seconds (%s)" % (record.expires_in, describe_lifetime(record.expires_in)))
+    print("✓ Tokens saved to: %s" % token_file.path)
+    if exchange.revoke_error:
+        print("Warning: the previous refresh token (%s) was not revoked: %s" % (
+            oauth.fingerprint(exchange.replaced.refresh_token), exchange.revoke_error), file=sys.stderr)
+    elif exchange.revoked is not None:
+        print("✓ Previous refresh token %s" % ("revoked" if exchange.revoked else "was already invalid at Zoho"))
+    print("Next: python3 tools/zoho-crm-test.py")
+
+
+def describe_lifetime(seconds):
+    if seconds % 3600 == 0:
+        hours = seconds // 3600
+        return "%d hour%s" % (hours, "" if hours == 1 else "s")
+    return "%d minutes" % (seconds // 60)
 
 
 _parser_class = []
@@ -97,11 +145,12 @@ def unexpected_message(exc):
         type(exc).__name__, os.path.basename(frame.filename), frame.lineno)
 
 
-def run_tool(main, argv=None, json_errors=False):
+def run_tool(main, argv=None, json_errors=False, usage=None):
     """Run a tool's main(argv), which returns an exit status. Every failure becomes one line on
     stderr, "Error: <cause>. Fix: ...", and the exit status of its class (EXIT_* in zoho_crm_oauth),
     never a traceback: a traceback's messages could quote a secret. With json_errors, stdout also
-    gets {"error": {"code", "message", "exit_status", "retry"}}."""
+    gets {"error": {"code", "message", "exit_status", "retry"}}, with the keys of usage() (a
+    callable returning a dict, e.g. the API calls made) beside "error"."""
     # Whatever umask cron or a shell hands over, what a tool creates (lock, log) is the user's alone.
     os.umask(0o077)
     for stream in (sys.stdout, sys.stderr):
@@ -121,6 +170,6 @@ def run_tool(main, argv=None, json_errors=False):
     except Exception as exc:  # every failure ends here, typed or not
         answer = error_object(exc)["error"]
         if json_errors:
-            print(json.dumps({"error": answer}))
+            print(json.dumps(dict({"error": answer}, **(usage() if usage else {}))))
         sys.stderr.write("Error: %s\n" % answer["message"])
         return answer["exit_status"]
