@@ -6,6 +6,7 @@ workspace, as OPENCLAW_WORKSPACE_DIR does), the image's user node, host networki
 
 import json
 import os
+import stat
 import subprocess
 import sys
 from pathlib import Path
@@ -48,6 +49,20 @@ def agent_owned_dir(path, mode=0o700):
     os.chown(path, AGENT_UID, AGENT_GID)
     path.chmod(mode)
     return path
+
+
+def snapshot(directory):
+    """DIRECTORY (".") and every path under it with its mode, owner and content (a symlink's: its
+    target)."""
+    entries = {}
+    for path in [directory, *sorted(directory.rglob("*"))]:
+        status = path.lstat()
+        if stat.S_ISLNK(status.st_mode):
+            content = os.readlink(path)
+        else:
+            content = path.read_bytes() if stat.S_ISREG(status.st_mode) else None
+        entries[str(path.relative_to(directory))] = (status.st_mode, status.st_uid, status.st_gid, content)
+    return entries
 
 
 def run_testbed(command, directory, timeout=1800, env=None):

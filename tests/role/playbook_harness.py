@@ -122,6 +122,16 @@ class Playbooks:
                               capture_output=True, text=True, timeout=120)
 
 
+def one_line_failure(output):
+    """The message of the one failed task, which must be one line (with
+    ANSIBLE_CALLBACK_RESULT_FORMAT=json, a result is one JSON object)."""
+    marker = "FAILED! => "
+    assert output.count(marker) == 1, output[-3000:]
+    result, _end = json.JSONDecoder().raw_decode(output[output.index(marker) + len(marker):])
+    assert "\n" not in result["msg"]
+    return result["msg"]
+
+
 def recap(output):
     """The PLAY RECAP counters of the one host."""
     match = re.search(r"^vps\s*:\s*(.*)$", output, re.MULTILINE)
