@@ -30,7 +30,8 @@ from zoho_sandbox import Sandbox
 # The browser's requests at the stand-in: opening a page, pressing its button.
 PAGES = {("GET", "/oauth/v2/auth"), ("GET", "/oauth/v3/device")}
 PRESSES = {("POST", "/oauth/v2/auth/consent"), ("POST", "/oauth/v3/device/consent")}
-FILLED_IN_URL = re.compile(r"Or open (https?://\S+/oauth/v3/device\?user_code=[A-Z-]+) \(the code filled in\)")
+# The play's output may wrap the line after the URL (which has no spaces, so stays whole).
+FILLED_IN_URL = re.compile(r"(https?://\S+/oauth/v3/device\?user_code=[A-Z0-9-]+)")
 AUTHORIZATION_URL = re.compile(r"(https?://\S+/oauth/v2/auth\?\S+)")
 MAX_RUNS = 3
 
