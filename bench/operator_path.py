@@ -66,7 +66,7 @@ def device_flow_path(checkout, scratch):
     with Sandbox(port=0) as zoho:
         hosts = LocalHosts(zoho, checkout, scratch, 1, zoho_crm_auth_flow="device")
         person = Person(zoho)
-        runs = []
+        runs = [hosts.provision(watch=person.approve_device_code)]
         while not hosts.agent_works(hosts.names[0]):
             if len(runs) == MAX_RUNS:
                 raise RuntimeError(f"no working agent after {MAX_RUNS} runs")
@@ -79,12 +79,13 @@ def code_flow_path(checkout, scratch):
     with Sandbox(port=0) as zoho:
         hosts = LocalHosts(zoho, checkout, scratch, 1)
         person = Person(zoho)
-        runs, codes = [], None
+        runs = [hosts.provision()]
+        # The person acts on what the last run showed only while the agent does not work yet.
         while not hosts.agent_works(hosts.names[0]):
             if len(runs) == MAX_RUNS:
                 raise RuntimeError(f"no working agent after {MAX_RUNS} runs")
-            runs.append(hosts.provision(codes=codes))
             codes = {hosts.names[0]: person.approve_and_copy_redirect(runs[-1].output)}
+            runs.append(hosts.provision(codes=codes))
         return runs, person.actions()
 
 
