@@ -1759,6 +1759,17 @@ class TokenFile(object):
             return None
         return stat.st_uid, stat.st_gid
 
+    def agent_copy_current(self, record):
+        """Whether the agent's copy is record's (content, mode and owner); True when there is none to keep."""
+        if not self.agent_path:
+            return True
+        current = self.read_agent_copy()
+        if current is None or current.to_json() != record.for_agent(os.path.dirname(self.path)).to_json():
+            return False
+        stat = os.lstat(self.agent_path)
+        owner = self.agent_owner() or (os.geteuid(), os.getegid())
+        return stat.st_mode & 0o7777 == self.mode and (stat.st_uid, stat.st_gid) == owner
+
     def read_agent_copy(self):
         """The agent's copy as it is (None when missing or damaged: the next write replaces it)."""
         try:
@@ -1841,16 +1852,8 @@ class LockedTokenFile(object):
         """Bring the agent's copy in line with record (the stored one) when it differs in content,
         mode or owner; True when it was written. Without an agent copy, nothing to do."""
         self._require_held()
-        agent_path = self.token_file.agent_path
-        if not agent_path:
+        if self.token_file.agent_copy_current(record):
             return False
-        wanted = record.for_agent(os.path.dirname(self.path))
-        current = self.token_file.read_agent_copy()
-        if current is not None and current.to_json() == wanted.to_json():
-            stat = os.lstat(agent_path)
-            owner = self.token_file.agent_owner() or (os.geteuid(), os.getegid())
-            if stat.st_mode & 0o7777 == self.token_file.mode and (stat.st_uid, stat.st_gid) == owner:
-                return False
         self._write_agent_copy(record)
         return True
 
@@ -1908,6 +1911,28 @@ class LockedTokenFile(object):
         except OSError as exc:
             raise _os_failure(exc, path)
         return True
+
+
+def move_tokens(source, destination):
+    """Move a token record with its refresh token from source to destination (TokenFile objects),
+    unchanged and without calling Zoho: switching a separate refresher on or off. Under both locks
+    (source's first). The source is removed unless it is the destination's agent copy, which the
+    write has just replaced. Returns the record moved, or None when source holds no refresh token
+    (nothing to move: absent, an agent copy) or destination already holds one."""
+    with source.locked() as from_locked:
+        record = _replaceable(from_locked)
+        if record is None or not record.refresh_token:
+            return None
+        with destination.locked() as to_locked:
+            current = _replaceable(to_locked)
+            if current is not None and current.refresh_token:
+                return None
+            to_locked.write(record)
+        if source.path != destination.agent_path:
+            from_locked.remove()
+    if source.path != destination.agent_path:
+        source.remove_lock()
+    return record
 
 
 def _temporary_prefix(path):

@@ -125,3 +125,17 @@ def test_a_token_the_crm_refuses_is_reported_not_refreshed(agent, zoho):
     zoho.revoke_all()
     with pytest.raises(oauth.RefresherStaleError, match="was refused by Zoho CRM"):
         list(crm.list_deals(limit=1))
+
+
+def test_the_agents_refresh_tool_on_its_copy_refreshes_nothing_and_says_who_does(agent, zoho, refresher):
+    minted = mints(zoho)
+    fresh = agent.run(REFRESH)
+    assert fresh.returncode == 0 and "the refresher in %s refreshes it" % refresher.directory in fresh.stdout
+    forced = agent.run(REFRESH, "--force")
+    assert forced.returncode == oauth.EXIT_CONFIG
+    assert "only the refresher can refresh them. Fix: as root, run python3 %s/tools/" % refresher.directory \
+        in forced.stdout
+    agent.update_tokens(expires_at=oauth.format_time(time.time() + 30))
+    stale = agent.run(REFRESH)
+    assert stale.returncode == oauth.EXIT_RETRY_LATER and "last wrote it at" in stale.stdout
+    assert mints(zoho) == minted

@@ -18,6 +18,7 @@ Standard library only, so it runs on a bare python3.
 import argparse
 import logging
 import logging.handlers
+import os
 import sys
 import time
 
@@ -97,6 +98,21 @@ def minutes_left(record):
     return int(record.seconds_left() // 60)
 
 
+def check_agent_copy(log, args, copy):
+    """Run on the agent's copy of a separate refresher's token file: it cannot be refreshed here (no
+    refresh token, no client secret); say whether it is fresh, and who refreshes it."""
+    copy.require_fresh_agent_copy()
+    if args.force:
+        raise oauth.ConfigError(
+            "%s is the agent's copy of the tokens a separate refresher keeps in %s: only the refresher can refresh "
+            "them. Fix: as root, run python3 %s --force --credentials-dir %s --agent-token-file %s." % (
+                copy.source, copy.refresher_dir, os.path.join(copy.refresher_dir, oauth.REFRESHER_TOOL),
+                copy.refresher_dir, copy.source))
+    log.info("access token %s still fresh: expires at %s (%d min); the refresher in %s refreshes it",
+             oauth.fingerprint(copy.access_token), copy.expires_at_text, minutes_left(copy), copy.refresher_dir)
+    return oauth.EXIT_OK
+
+
 def main(argv=None):
     parser = tools.argument_parser(
         prog="zoho-crm-refresh-token.py", description="Refresh the Zoho CRM access token when needed.",
@@ -119,6 +135,9 @@ def main(argv=None):
     try:
         # One try per run, no retry: the next run comes while the token still lives.
         token_file = tools.token_file(args.credentials_dir, agent_path=args.agent_token_file)
+        copy = None if args.agent_token_file else token_file.read()
+        if copy is not None and copy.refresher_dir:
+            return check_agent_copy(log, args, copy)
         record, refreshed = oauth.refresh_token_file(token_file, tools.load_client(args.credentials_dir),
                                                      oauth.Transport(), min_ttl=args.min_ttl, force=args.force)
     except oauth.ZohoError as exc:
