@@ -117,7 +117,7 @@ def test_switching_in_moves_the_tokens_once_with_no_authorization_and_no_mint(ho
     before = (mints(host.zoho), authorizations(host.zoho))
     host.write_inventory(zoho_crm_refresher_separate=True)
 
-    _, switched = host.run("provision.yml")
+    _, switched = host.run("provision.yml", "--diff", verbosity=4)  # searched for secrets at the end
     _, again = host.run("provision.yml")
 
     assert recap(switched)["changed"] > 0 and recap(again)["changed"] == 0, again
@@ -171,7 +171,8 @@ def test_roots_cron_line_refreshes_the_agents_copy(host, agent_uid):
     assert mints(host.zoho) == minted + 1
     assert host.store()["refresh_token"] == state["refresh_token"]
     assert_agent_copy(host, agent_uid)
-    assert "refreshed the access token" in (host.refresher_dir / oauth.REFRESHER_LOG_FILENAME).read_text()
+    state["refresher_log"] = (host.refresher_dir / oauth.REFRESHER_LOG_FILENAME).read_text()
+    assert "refreshed the access token" in state["refresher_log"]
 
 
 def test_no_file_the_agent_can_read_holds_the_refresh_token_or_the_client_secret(host, agent_uid, tmp_path):
@@ -252,3 +253,14 @@ def test_revoke_in_the_mode_leaves_nothing(host, agent_uid):
     assert not host.token_path.exists() and not host.refresher_dir.exists()
     assert host.zoho.live_tokens()[host.zoho.client["client_id"]]["refresh_tokens"] == 0
     assert not host.cron_file.exists() or "zoho-crm-refresh-token.py" not in host.cron_file.read_text()
+
+
+def test_no_output_or_log_holds_a_secret(host):
+    """Every playbook output of this file (the switch in at -vvvv --diff) and the refresher's log,
+    against every secret the stand-in issued."""
+    secrets = {value for value in host.zoho.secret_values() if value}
+    texts = host.outputs + [state["refresher_log"]]
+    assert len(secrets) > 5 and len(texts) > 8
+    for text in texts:
+        leaked = [secret[:8] for secret in secrets if secret in text]
+        assert not leaked, "secret(s) starting %s leaked into: %s" % (leaked, text[:300])

@@ -229,6 +229,8 @@ class ZohoCRMClient:
     RequestsSessionTransport). timeout is (connect, read) seconds, or one number for both.
     credits_remaining holds the last X-API-CREDITS-REMAINING Zoho sent (it sends it once half of
     the day's credits are spent); api_calls counts the CRM HTTP requests made, retries included.
+    On a separate refresher's copy of the token file (no refresh token, no client-secret file) it
+    never refreshes: it re-reads the copy, and raises RefresherStaleError once that runs out.
     """
 
     def __init__(self, credentials_dir=None, session=None, timeout=DEFAULT_TIMEOUT, max_retries=3, backoff=0.5,
