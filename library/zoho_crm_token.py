@@ -124,8 +124,8 @@ options:
   move_from:
     description:
       - Before anything else, move the tokens (with their refresh token) from this token file to
-        O(token_path), unchanged and without calling Zoho, when O(token_path) holds no refresh token: for
-        switching a separate refresher on (from the agent's file) or off (from the refresher's).
+        O(token_path), unchanged and without calling Zoho, when O(token_path) holds no refresh token (for
+        switching a separate refresher on, from the agent's file, or off, from the refresher's).
       - An agent copy, or no file, there is nothing to move.
     type: path
   mode:
