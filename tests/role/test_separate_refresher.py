@@ -10,7 +10,6 @@ The tests of this file run in order on one host (each needs the state the one be
 
 import json
 import os
-import pwd
 import re
 import shutil
 import subprocess
@@ -22,7 +21,7 @@ from pathlib import Path
 import pytest
 
 import zoho_crm_oauth as oauth
-from playbook_harness import Playbooks, mode, recap
+from playbook_harness import Playbooks, mode, recap, throwaway_user
 from zoho_sandbox import Sandbox
 
 pytestmark = pytest.mark.skipif(os.geteuid() != 0, reason="root-owned refresher files and another user need root")
@@ -36,12 +35,8 @@ state = {}
 
 @pytest.fixture(scope="module")
 def agent_uid():
-    subprocess.run(["useradd", "--no-create-home", "--home-dir", "/nonexistent", "--shell", "/bin/sh", AGENT],
-                   check=True)
-    try:
-        yield pwd.getpwnam(AGENT).pw_uid
-    finally:
-        subprocess.run(["userdel", AGENT], check=True)
+    with throwaway_user(AGENT) as uid:
+        yield uid
 
 
 class Host(Playbooks):
