@@ -30,7 +30,8 @@ from zoho_sandbox import Sandbox
 # The browser's requests at the stand-in: opening a page, pressing its button.
 PAGES = {("GET", "/oauth/v2/auth"), ("GET", "/oauth/v3/device")}
 PRESSES = {("POST", "/oauth/v2/auth/consent"), ("POST", "/oauth/v3/device/consent")}
-FILLED_IN_URL = re.compile(r"Or open (https?://\S+/oauth/v3/device\?user_code=[A-Z-]+) \(the code filled in\)")
+# The play's output may wrap the line after the URL (which has no spaces, so stays whole).
+FILLED_IN_URL = re.compile(r"(https?://\S+/oauth/v3/device\?user_code=[A-Z0-9-]+)")
 AUTHORIZATION_URL = re.compile(r"(https?://\S+/oauth/v2/auth\?\S+)")
 MAX_RUNS = 3
 
@@ -65,7 +66,7 @@ def device_flow_path(checkout, scratch):
     with Sandbox(port=0) as zoho:
         hosts = LocalHosts(zoho, checkout, scratch, 1, zoho_crm_auth_flow="device")
         person = Person(zoho)
-        runs = []
+        runs = [hosts.provision(watch=person.approve_device_code)]
         while not hosts.agent_works(hosts.names[0]):
             if len(runs) == MAX_RUNS:
                 raise RuntimeError(f"no working agent after {MAX_RUNS} runs")
@@ -78,12 +79,13 @@ def code_flow_path(checkout, scratch):
     with Sandbox(port=0) as zoho:
         hosts = LocalHosts(zoho, checkout, scratch, 1)
         person = Person(zoho)
-        runs, codes = [], None
+        runs = [hosts.provision()]
+        # The person acts on what the last run showed only while the agent does not work yet.
         while not hosts.agent_works(hosts.names[0]):
             if len(runs) == MAX_RUNS:
                 raise RuntimeError(f"no working agent after {MAX_RUNS} runs")
-            runs.append(hosts.provision(codes=codes))
             codes = {hosts.names[0]: person.approve_and_copy_redirect(runs[-1].output)}
+            runs.append(hosts.provision(codes=codes))
         return runs, person.actions()
 
 

@@ -114,6 +114,20 @@ options:
     description: Verify the accounts server's TLS certificate. Only turn off for a local test server.
     type: bool
     default: true
+  agent_token_path:
+    description:
+      - A separate refresher's agent copy. O(token_path) is then in the refresher's directory, which the
+        agent cannot read, with the client secret; every record written there is also written here,
+        holding only the access token, its expiry, C(api_domain) and scopes, 0600, owned by the owner of
+        this path's directory. Every run brings it in line (reported changed when it was not).
+    type: path
+  move_from:
+    description:
+      - Before anything else, move the tokens (with their refresh token) from this token file to
+        O(token_path), unchanged and without calling Zoho, when O(token_path) holds no refresh token (for
+        switching a separate refresher on, from the agent's file, or off, from the refresher's).
+      - An agent copy, or no file, there is nothing to move.
+    type: path
   mode:
     description: Mode of the token file. The module enforces it on every run.
     type: raw
@@ -230,6 +244,10 @@ revoked:
   description: Whether a refresh token was revoked at Zoho (or, in check mode, would be).
   returned: always
   type: bool
+moved:
+  description: Whether the tokens were moved from O(move_from) (or, in check mode, would be).
+  returned: always
+  type: bool
 authorization_required:
   description: True when the host needs a grant code (no tokens, or tokens for another client or scopes).
   returned: always
@@ -311,6 +329,7 @@ from ansible.module_utils.zoho_crm_oauth import (
     code_digest,
     fingerprint,
     missing_scopes,
+    move_tokens,
     parse_authorization_response,
     parse_scopes,
     redacted,
@@ -331,9 +350,9 @@ class ZohoTokenModule:
     def __init__(self, module):
         self.module = module
         self.params = module.params
-        self.token_file = TokenFile(self.params["token_path"])
+        self.token_file = TokenFile(self.params["token_path"], agent_path=self.params["agent_token_path"])
         self.result = dict(changed=False, token_path=self.token_file.path, exchanged=False, refreshed=False,
-                           revoked=False, authorization_required=False)
+                           revoked=False, moved=False, authorization_required=False)
         self._client = None
         # One try per request, as before any retry policy: Ansible's retries/until is the operator's choice,
         # and a grant code must never be sent twice.
@@ -575,6 +594,32 @@ class ZohoTokenModule:
         self.token_file.remove_lock()
         return None
 
+    def _move(self):
+        """Move the tokens from move_from (see move_tokens); in check mode, the record a real run would
+        move, as the state's before."""
+        source = TokenFile(self.params["move_from"])
+        current = self._read_for("present") if self.token_file.exists() else None
+        if current is not None and current.refresh_token:
+            return None
+        record = source.read() if source.exists() else None
+        if record is None or not record.refresh_token:
+            return None
+        self._hide(record.access_token, record.refresh_token)
+        if not self.module.check_mode:
+            record = move_tokens(source, self.token_file)
+        if record is not None:
+            self.result.update(changed=True, moved=True)
+        return record
+
+    def _publish(self, record):
+        """Bring the agent's copy in line with the stored record (a separate refresher only)."""
+        if record is None or self.token_file.agent_copy_current(record):
+            return
+        self.result["changed"] = True
+        if not self.module.check_mode:
+            with self.token_file.locked() as locked:
+                locked.publish(self._read() or record)
+
     def _client_if_present(self):
         # Revoking must work after the client-secret file is gone: the token file names its server.
         return self.client if os.path.exists(self.params["client_secret_path"]) else None
@@ -595,7 +640,8 @@ class ZohoTokenModule:
         if self.params["wait_timeout"] < 1:
             raise BadArgumentError("wait_timeout is %d. Fix: give the seconds to wait for the approval (300: as long as "
                                    "the user code lives)." % self.params["wait_timeout"])
-        before = self._read_for(state)
+        before = self._move() if self.params["move_from"] else None
+        before = self._read_for(state) or before
         try:
             after = getattr(self, state)(before)
         except AuthorizationRequired as exc:
@@ -607,6 +653,7 @@ class ZohoTokenModule:
             after_view = redacted(after)
         diff = dict(before=redacted(before), after=after_view)
         if state != "revoked":
+            self._publish(after)
             self._enforce_attributes(diff)
         self._report(after)
         if self.module._diff:
@@ -642,6 +689,8 @@ def main():
             timeout=dict(type="int", default=DEFAULT_TIMEOUT),
             validate_certs=dict(type="bool", default=True),
             mode=dict(type="raw", default="0600"),
+            agent_token_path=dict(type="path"),
+            move_from=dict(type="path"),
         ),
         add_file_common_args=True,
         supports_check_mode=True,

@@ -30,6 +30,7 @@ import re
 import stat
 import time
 from collections import namedtuple
+from stat import S_ISDIR
 from urllib.parse import parse_qs, quote, unquote, urlencode, urlsplit
 
 CLIENT_SECRET_FILENAME = "zoho-crm-client-secret.json"
@@ -64,6 +65,13 @@ DEVICE_CODE_PATH = "/oauth/v3/device/code"
 DEVICE_TOKEN_PATH = "/oauth/v3/device/token"
 # The device flow waiting for approval, next to the token file (covered by the role's .gitignore).
 DEVICE_FLOW_FILENAME = "zoho-crm-device-flow.json"
+# With a separate refresher, its directory (root's, 0700) holds the client secret and the full token
+# record; the agent's token file is a copy with the access token only. Its tools and log live there.
+REFRESHER_LOG_FILENAME = "zoho-crm-token-refresh.log"
+REFRESHER_TOOL = "tools/zoho-crm-refresh-token.py"
+# What an agent holding only an access token needs left on it to use it: the refresher replaces it with
+# more than 6 minutes left (every 10 minutes at 16 minutes left), so less than this means it has stopped.
+AGENT_COPY_MIN_TTL = 60
 # Zoho answers slow_down to a poll less than 30 s after the previous one, whatever its interval says.
 DEVICE_POLL_GAP = 30
 # Each slow_down lengthens the gap by this much (RFC 8628 section 3.5), in case Zoho counts differently.
@@ -157,6 +165,16 @@ class TokenFileError(ZohoError):
     """The token file or its directory is missing, unreadable, unwritable or not a token file."""
     code = "token_file"
     exit_status = EXIT_CONFIG
+
+
+class RefresherStaleError(ZohoError):
+    """The agent holds only an access token (a separate refresher keeps the refresh token), and it is
+    about to expire or has expired with no fresh one written: the refresher has stopped. Nothing the
+    agent can do mints one; the refresher's next run (every 10 minutes) or its operator can."""
+    code = "refresher_stale"
+    exit_status = EXIT_RETRY_LATER
+    retry = RETRY_LATER
+    retry_after = 600
 
 
 class AuthorizationError(ZohoError):
@@ -1468,14 +1486,15 @@ class TokenRecord(object):
     refresh token that mints the next one (optional here: only a refresh needs it); where the
     tokens came from. from_json() and to_json() convert it from and to the file's JSON, keeping
     fields this code does not know; repr() shows fingerprints, never a token. source names the file
-    a record was read from, for messages."""
+    a record was read from, for messages. refresher_dir is set in the agent's copy of a record whose
+    refresh token a separate refresher keeps (for_agent())."""
 
     KNOWN_FIELDS = GUIDE_TOKEN_FIELDS + ("expires_at", "accounts_server", "data_center", "client_id",
-                                         "code_sha256", "updated_at")
+                                         "code_sha256", "updated_at", "refresher_dir")
 
     def __init__(self, access_token, api_domain, expires_at=None, refresh_token=None, scopes=(), expires_in=None,
                  token_type="Bearer", accounts_server=None, data_center=None, client_id=None, code_sha256=None,
-                 updated_at=None, extra=None, source=None):
+                 updated_at=None, extra=None, source=None, refresher_dir=None):
         self.access_token = access_token
         self.api_domain = api_domain
         self.expires_at = expires_at  # a timestamp, or None when unknown (the guide's script wrote none)
@@ -1490,6 +1509,7 @@ class TokenRecord(object):
         self.updated_at = updated_at
         self.extra = dict(extra or {})
         self.source = source
+        self.refresher_dir = refresher_dir
 
     @classmethod
     def from_json(cls, data, path):
@@ -1512,6 +1532,7 @@ class TokenRecord(object):
                    token_type=data.get("token_type") or "Bearer", accounts_server=data.get("accounts_server"),
                    data_center=data.get("data_center"), client_id=data.get("client_id"),
                    code_sha256=data.get("code_sha256"), updated_at=data.get("updated_at"),
+                   refresher_dir=data.get("refresher_dir"),
                    extra=dict((key, value) for key, value in data.items() if key not in cls.KNOWN_FIELDS),
                    source=path)
 
@@ -1551,9 +1572,37 @@ class TokenRecord(object):
                       api_domain=self.api_domain, token_type=self.token_type, scope=" ".join(self.scopes),
                       expires_at=format_time(self.expires_at) if self.expires_at is not None else None,
                       accounts_server=self.accounts_server, data_center=self.data_center, client_id=self.client_id,
-                      code_sha256=self.code_sha256, updated_at=self.updated_at)
+                      code_sha256=self.code_sha256, updated_at=self.updated_at, refresher_dir=self.refresher_dir)
         keys = list(GUIDE_TOKEN_FIELDS) + sorted(key for key in values if key not in GUIDE_TOKEN_FIELDS)
         return dict((key, values[key]) for key in keys if values[key] is not None)
+
+    def for_agent(self, refresher_dir):
+        """The agent's copy: what a CRM call needs (the access token, its expiry, api_domain, scopes)
+        and nothing that can mint another token: no refresh token, no client, no code's hash."""
+        return TokenRecord(access_token=self.access_token, api_domain=self.api_domain, expires_at=self.expires_at,
+                           scopes=self.scopes, expires_in=self.expires_in, token_type=self.token_type,
+                           data_center=self.data_center, updated_at=self.updated_at, refresher_dir=refresher_dir)
+
+    def require_fresh_agent_copy(self, rejected_access_token=None, now=None):
+        """An agent's copy must carry a token the API has not refused, with more than AGENT_COPY_MIN_TTL
+        seconds left; otherwise the refresher has stopped: RefresherStaleError, naming when it last
+        wrote and how to check it."""
+        left = self.seconds_left(now)
+        if left > AGENT_COPY_MIN_TTL and self.access_token != rejected_access_token:
+            return
+        if self.access_token == rejected_access_token:
+            state = "was refused by Zoho CRM"
+        elif left > 0:
+            state = "expires at %s (%d s left)" % (self.expires_at_text, left)
+        else:
+            state = "expired at %s" % (self.expires_at_text or "an unknown time")
+        tool = os.path.join(self.refresher_dir, REFRESHER_TOOL)
+        raise RefresherStaleError(
+            "The access token in %s %s, and the refresher, which alone holds the refresh token, last wrote it at %s. "
+            "Fix: as root, read its log (tail %s) and run it (python3 %s --credentials-dir %s --agent-token-file %s); "
+            "check its cron entry." % (
+                self.source, state, self.updated_at or "an unknown time",
+                os.path.join(self.refresher_dir, REFRESHER_LOG_FILENAME), tool, self.refresher_dir, self.source))
 
     def seconds_left(self, now=None):
         if self.expires_at is None:
@@ -1627,12 +1676,17 @@ class TokenFile(object):
     every write. Writers re-read after taking the lock, so a refresh another process just made is
     used instead of minting again. New files take the owner of the existing file, or else of the
     directory, so a refresh run as root never leaves the agent's user locked out.
+
+    With agent_path (a separate refresher: this file is in its directory, unreadable by the agent),
+    every record written is also written, in the same lock, as the agent's copy at agent_path
+    (TokenRecord.for_agent: no refresh token), owned by the owner of agent_path's directory.
     """
 
-    def __init__(self, path, mode=0o600, private=False):
+    def __init__(self, path, mode=0o600, private=False, agent_path=None):
         """private: refuse to read a file that other users can read (the tools do; the module
         repairs the mode instead)."""
         self.path = os.path.abspath(path)
+        self.agent_path = os.path.abspath(agent_path) if agent_path else None
         self.lock_path = self.path + ".lock"
         # A device flow waiting for approval, kept with the same owner, mode and lock (start_device_flow).
         self.device_flow_path = os.path.join(os.path.dirname(self.path), DEVICE_FLOW_FILENAME)
@@ -1731,6 +1785,38 @@ class TokenFile(object):
             return None
         return status.st_uid, status.st_gid
 
+    def agent_owner(self):
+        """(uid, gid) of the agent copy's directory, or None when that is this process's. The
+        refresher (root) writes into a directory the agent owns: a symlink there is refused, not
+        followed."""
+        directory = os.path.dirname(self.agent_path)
+        stat = os.lstat(directory)
+        if not S_ISDIR(stat.st_mode):
+            raise TokenFileError("%s is not a directory (a symlink?), so the agent's token file was not written. Fix: "
+                                 "make it the agent's credentials directory again (run provision.yml)." % directory)
+        if (stat.st_uid, stat.st_gid) == (os.geteuid(), os.getegid()):
+            return None
+        return stat.st_uid, stat.st_gid
+
+    def agent_copy_current(self, record):
+        """Whether the agent's copy is record's (content, mode and owner); True when there is none to keep."""
+        if not self.agent_path:
+            return True
+        current = self.read_agent_copy()
+        if current is None or current.to_json() != record.for_agent(os.path.dirname(self.path)).to_json():
+            return False
+        stat = os.lstat(self.agent_path)
+        owner = self.agent_owner() or (os.geteuid(), os.getegid())
+        return stat.st_mode & 0o7777 == self.mode and (stat.st_uid, stat.st_gid) == owner
+
+    def read_agent_copy(self):
+        """The agent's copy as it is (None when missing or damaged: the next write replaces it)."""
+        try:
+            return TokenRecord.from_json(_read_json_object(self.agent_path, TokenFileError, "token file"),
+                                         self.agent_path)
+        except TokenFileError:
+            return None
+
     def remove_lock(self):
         """Delete the lock file, once the token file is gone and the lock released: a process still
         waiting on the old lock then finds no tokens, which is the truth."""
@@ -1777,6 +1863,13 @@ class LockedTokenFile(object):
         # writer that was killed between creating it and renaming it.
         directory = os.path.dirname(self.path)
         prefixes = tuple(_temporary_prefix(path) for path in (self.path, self.token_file.device_flow_path))
+        self._remove_temporary_files(directory, prefixes)
+        if self.token_file.agent_path and os.path.isdir(os.path.dirname(self.token_file.agent_path)):
+            self._remove_temporary_files(os.path.dirname(self.token_file.agent_path),
+                                         (_temporary_prefix(self.token_file.agent_path),))
+
+    @staticmethod
+    def _remove_temporary_files(directory, prefixes):
         try:
             for name in os.listdir(directory):
                 if name.startswith(prefixes) and name.endswith(".tmp"):
@@ -1788,18 +1881,35 @@ class LockedTokenFile(object):
             raise _os_failure(exc, directory)
 
     def write(self, record):
-        """Replace the token file with record atomically."""
+        """Replace the token file with record atomically, then the agent's copy, if there is one."""
         self._require_held()
         self._replace(self.path, record.to_json())
+        if self.token_file.agent_path:
+            self._write_agent_copy(record)
 
-    def _replace(self, path, value):
+    def publish(self, record):
+        """Bring the agent's copy in line with record (the stored one) when it differs in content,
+        mode or owner; True when it was written. Without an agent copy, nothing to do."""
+        self._require_held()
+        if self.token_file.agent_copy_current(record):
+            return False
+        self._write_agent_copy(record)
+        return True
+
+    def _write_agent_copy(self, record):
+        self._replace(self.token_file.agent_path, record.for_agent(os.path.dirname(self.path)).to_json(),
+                      owner=self.token_file.agent_owner())
+
+    def _replace(self, path, value, owner=False):
         """Replace a file with value as JSON atomically: a temporary file in the same directory, 0600
-        from the start, then the token file's mode and owner, fsync, rename, fsync of the directory."""
+        from the start, then the token file's mode and owner (or owner: (uid, gid), None for this
+        process's), fsync, rename, fsync of the directory."""
         directory = os.path.dirname(path)
         content = (json.dumps(value, indent=2) + "\n").encode("utf-8")
         temp_path = None
         try:
-            owner = self.token_file.owner_for_new_files()
+            if owner is False:
+                owner = self.token_file.owner_for_new_files()
             fd, temp_path = _create_temporary_file(directory, _temporary_prefix(path))
             try:
                 os.fchmod(fd, self.token_file.mode)
@@ -1822,8 +1932,10 @@ class LockedTokenFile(object):
                     pass
 
     def remove(self):
-        """Delete the token file; True when there was one."""
+        """Delete the token file (and the agent's copy); True when there was one."""
         self._require_held()
+        if self.token_file.agent_path:
+            self._remove(self.token_file.agent_path)
         return self._remove(self.path)
 
     def _remove(self, path):
@@ -1838,6 +1950,28 @@ class LockedTokenFile(object):
         except OSError as exc:
             raise _os_failure(exc, path)
         return True
+
+
+def move_tokens(source, destination):
+    """Move a token record with its refresh token from source to destination (TokenFile objects),
+    unchanged and without calling Zoho: switching a separate refresher on or off. Under both locks
+    (source's first). The source is removed unless it is the destination's agent copy, which the
+    write has just replaced. Returns the record moved, or None when source holds no refresh token
+    (nothing to move: absent, an agent copy) or destination already holds one."""
+    with source.locked() as from_locked:
+        record = _replaceable(from_locked)
+        if record is None or not record.refresh_token:
+            return None
+        with destination.locked() as to_locked:
+            current = _replaceable(to_locked)
+            if current is not None and current.refresh_token:
+                return None
+            to_locked.write(record)
+        if source.path != destination.agent_path:
+            from_locked.remove()
+    if source.path != destination.agent_path:
+        source.remove_lock()
+    return record
 
 
 def _temporary_prefix(path):
@@ -1885,6 +2019,7 @@ def refresh_token_file(token_file, client, transport=None, min_ttl=DEFAULT_MIN_T
         replaced = rejected_access_token is not None and record.access_token != rejected_access_token
         stale = record.needs_refresh(min_ttl, now) or rejected_access_token == record.access_token
         if replaced or not (force or stale):
+            locked.publish(record)
             return record, False
         refreshed = refresh_access_token(client, record, transport=transport, now=now)
         locked.write(refreshed)

@@ -270,3 +270,86 @@ def test_taking_the_lock_clears_a_killed_writers_temporary_file(token_file):
         pass
     assert not os.path.exists(stale)
     assert os.path.exists(unrelated)
+
+
+# ---- a separate refresher's agent copy --------------------------------------------------------
+
+@pytest.fixture
+def refresher_file(tmp_path):
+    """The refresher's token file, with the agent's copy in another directory."""
+    for name in ("refresher", "agent"):
+        (tmp_path / name).mkdir(mode=0o700)
+    return oauth.TokenFile(str(tmp_path / "refresher" / oauth.TOKENS_FILENAME),
+                           agent_path=str(tmp_path / "agent" / oauth.TOKENS_FILENAME))
+
+
+def agent_copy(refresher_file):
+    with open(refresher_file.agent_path) as handle:
+        return json.load(handle)
+
+
+def test_a_write_also_writes_the_agents_copy_without_anything_that_mints(refresher_file):
+    full = replaced(RECORD, client_id="1000.CLIENT", code_sha256="ab" * 32, accounts_server="https://accounts.zoho.com")
+    write(refresher_file, full)
+    assert refresher_file.read() == full
+    copy = agent_copy(refresher_file)
+    assert copy == {"access_token": DATA["access_token"], "api_domain": DATA["api_domain"], "expires_in": 3600,
+                    "token_type": "Bearer", "scope": DATA["scope"], "expires_at": DATA["expires_at"],
+                    "refresher_dir": os.path.dirname(refresher_file.path)}
+    assert mode_of(refresher_file.agent_path) == 0o600
+
+
+def test_publish_writes_only_what_differs(refresher_file):
+    write(refresher_file, RECORD)
+    with refresher_file.locked() as locked:
+        assert locked.publish(RECORD) is False
+    os.chmod(refresher_file.agent_path, 0o644)
+    with refresher_file.locked() as locked:
+        assert locked.publish(RECORD) is True
+    assert mode_of(refresher_file.agent_path) == 0o600
+    os.unlink(refresher_file.agent_path)
+    with refresher_file.locked() as locked:
+        assert locked.publish(RECORD) is True
+        assert locked.publish(RECORD) is False
+    assert agent_copy(refresher_file)["access_token"] == DATA["access_token"]
+
+
+def test_the_agents_copy_in_a_symlinked_directory_is_refused(refresher_file, tmp_path):
+    agent_dir = os.path.dirname(refresher_file.agent_path)
+    os.rmdir(agent_dir)
+    os.symlink(str(tmp_path / "refresher"), agent_dir)
+    with pytest.raises(oauth.TokenFileError, match="is not a directory .* Fix:"):
+        write(refresher_file, RECORD)
+
+
+def test_remove_takes_the_agents_copy_too(refresher_file):
+    write(refresher_file, RECORD)
+    with refresher_file.locked() as locked:
+        assert locked.remove()
+    assert not os.path.exists(refresher_file.path) and not os.path.exists(refresher_file.agent_path)
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="only root can write files for another user")
+def test_the_agents_copy_belongs_to_the_owner_of_its_directory(refresher_file):
+    os.chown(os.path.dirname(refresher_file.agent_path), 65534, 65534)
+    write(refresher_file, RECORD)
+    assert (os.stat(refresher_file.agent_path).st_uid, os.stat(refresher_file.agent_path).st_gid) == (65534, 65534)
+    assert os.stat(refresher_file.path).st_uid == 0
+
+
+def test_the_agents_copy_is_usable_only_while_fresh():
+    copy = RECORD.for_agent("/var/lib/zoho-crm/node")
+    copy.source = "/home/node/.openclaw/credentials/zoho-crm-tokens.json"
+    copy.updated_at = "2026-01-01T00:00:00Z"
+    expires = RECORD.expires_at
+    copy.require_fresh_agent_copy(now=expires - oauth.AGENT_COPY_MIN_TTL - 1)
+    for now, state in ((expires - 30, "expires at 2026-01-01T00:00:00Z (30 s left)"),
+                       (expires + 5, "expired at 2026-01-01T00:00:00Z")):
+        with pytest.raises(oauth.RefresherStaleError) as raised:
+            copy.require_fresh_agent_copy(now=now)
+        message = str(raised.value)
+        assert state in message and "last wrote it at 2026-01-01T00:00:00Z" in message and "\n" not in message
+        assert "python3 /var/lib/zoho-crm/node/tools/zoho-crm-refresh-token.py --credentials-dir " \
+               "/var/lib/zoho-crm/node --agent-token-file /home/node/.openclaw/credentials/zoho-crm-tokens.json" in message
+    with pytest.raises(oauth.RefresherStaleError, match="was refused by Zoho CRM"):
+        copy.require_fresh_agent_copy(rejected_access_token=copy.access_token, now=expires - 3000)

@@ -179,7 +179,7 @@ TOOL_CASES = [
     case("agent-missing-token-file", CLI, ["deals", "list"], "No token file", tokens=False),
     case("refresh-world-readable-token-file", REFRESH, ["--force"], "chmod 600", prepare=world_readable(token_path)),
     case("test-world-readable-client-secret-file", TEST, [], "chmod 600", prepare=world_readable(client_path)),
-    case("refresh-token-file-owned-by-another-user", REFRESH, ["--force"], "Fix: check the owner and mode",
+    case("refresh-token-file-owned-by-another-user", REFRESH, ["--force"], "owner and mode",
          prepare=token_file_owned_by_root_for_the_agent_user, as_user=NOBODY),
     case("agent-client-secret-file-is-a-directory", CLI, ["deals", "list"], "Is a directory",
          prepare=client_file_is_a_directory),

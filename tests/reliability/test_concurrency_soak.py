@@ -26,6 +26,14 @@ tokens in any 600 s of its clock (from its mint counter, sampled at every tick) 
 Denied", no token-endpoint error); cron refreshed for real at least once; the token file ends whole
 with the refresh token it started with; no output holds a secret.
 `make test` runs 3 simulated hours (about a minute); `make soak` (ZOHO_CRM_SOAK=1) runs 24.
+
+With a separate refresher (zoho_crm_refresher_separate), the same soak on the role's layout of that
+mode: the credentials directory is the refresher's, the agents' is another one holding only the copy
+the refresher writes (no client secret, no refresh token), so the agents never refresh; cron runs
+the refresh tool with --credentials-dir and --agent-token-file, as root's cron line does; Ansible
+runs `state=present` with agent_token_path, as provision.yml's does (it must mint nothing). It starts
+with one cron run, as a host switched into the mode has a fresh copy. Asserted on top: at most one
+mint in any 10 minutes, and no agent call ever waits for or fails on a token.
 """
 
 import json
@@ -58,12 +66,15 @@ SEED = 2026
 
 
 class Soak:
-    def __init__(self, credentials, clock, tmp_path):
+    def __init__(self, credentials, clock, tmp_path, agent_dir=None):
         self.credentials = credentials
         self.zoho = credentials.zoho
         self.clock = clock
+        self.agent_dir = agent_dir  # a separate refresher's agents: only the copy of the token file
         self.env = dict(credentials.environment(), **clock.environment())
         self.agent_env = dict(credentials.environment(), **clock.environment(TOOLS_DIR))
+        if agent_dir:
+            self.agent_env["ZOHO_CRM_CREDENTIALS_DIR"] = str(agent_dir)
         self.stop_file = tmp_path / "stop"
         self.cron_log = tmp_path / "zoho-crm-token-refresh.log"
         self.cron_runs = self.ansible_runs = 0
@@ -87,19 +98,31 @@ class Soak:
                                                          (completed.stderr or completed.stdout)[-300:]))
         return completed
 
+    @property
+    def agent_token_path(self):
+        return self.agent_dir / "zoho-crm-tokens.json"
+
     def cron(self):
         self.cron_runs += 1
-        self.run("cron refresh", self.credentials.command("zoho-crm-refresh-token.py", "--log-file", self.cron_log))
+        separate = ("--credentials-dir", self.credentials.directory, "--agent-token-file", self.agent_token_path) \
+            if self.agent_dir else ()
+        self.run("cron refresh", self.credentials.command("zoho-crm-refresh-token.py", *separate, "--log-file",
+                                                          self.cron_log))
 
     def ansible_refreshed(self):
         self.ansible_runs += 1
-        module_args = "state=refreshed force=true token_path=%s client_secret_path=%s" % (
-            self.credentials.token_path, self.credentials.client_secret_path)
+        if self.agent_dir:
+            module_args = "state=present agent_token_path=%s" % self.agent_token_path
+        else:
+            module_args = "state=refreshed force=true"
+        module_args += " token_path=%s client_secret_path=%s" % (self.credentials.token_path,
+                                                                  self.credentials.client_secret_path)
         completed = self.run("ansible refreshed", [
             str(Path(sys.executable).parent / "ansible"), "localhost", "-i", "localhost,", "-c", "local",
             "-e", "ansible_python_interpreter=%s" % sys.executable, "-m", "zoho_crm_token", "-a", module_args])
-        if completed.returncode == 0 and "CHANGED" not in completed.stdout:
-            self.failures.append("ansible refreshed did not refresh: %s" % completed.stdout[-300:])
+        if completed.returncode == 0 and ("CHANGED" in completed.stdout) != (not self.agent_dir):
+            self.failures.append("ansible %s: %s" % ("changed something" if self.agent_dir else "did not refresh",
+                                                     completed.stdout[-300:]))
 
 
 def token_calls(zoho):
@@ -123,7 +146,8 @@ def most_in_any_window(samples, window):
     return most
 
 
-def test_cron_agents_and_ansible_share_the_token_within_zohos_limits(make_zoho, tmp_path, soak, figure):
+@pytest.mark.parametrize("separate", [False, True], ids=["agents-refresh", "separate-refresher"])
+def test_cron_agents_and_ansible_share_the_token_within_zohos_limits(make_zoho, tmp_path, soak, figure, separate):
     # Room for all twenty agents at once, so what is measured is the refresh, not Zoho's concurrency cap.
     zoho = make_zoho(concurrency=AGENTS + 5, daily_credits=10_000_000)
     credentials = authorized_credentials(zoho, tmp_path / "credentials")
@@ -131,7 +155,11 @@ def test_cron_agents_and_ansible_share_the_token_within_zohos_limits(make_zoho, 
     clock = SharedClock(tmp_path, zoho)
     clock.advance_to_minute(START_MINUTE)
     credentials.expire_access_token()
-    soak_run = Soak(credentials, clock, tmp_path)
+    agent_dir = tmp_path / "agent-credentials" if separate else None
+    soak_run = Soak(credentials, clock, tmp_path, agent_dir)
+    if separate:
+        agent_dir.mkdir(mode=0o700)
+        soak_run.cron()  # the copy a host switched into the mode has
     hours = SIMULATED_HOURS[soak]
     ansible_minute = random.Random(SEED)
     ansible_at = {hour: ansible_minute.randrange(60) for hour in range(ANSIBLE_FIRST_HOUR, hours, ANSIBLE_EVERY_HOURS)}
@@ -178,17 +206,20 @@ def test_cron_agents_and_ansible_share_the_token_within_zohos_limits(make_zoho, 
     soak_run.outputs.append(soak_run.cron_log.read_text())
     invalid_token_answers = sum(1 for entry in zoho.request_log() if entry["status"] == 401)
 
-    figure("simulated_hours", hours)
-    figure("agent_calls", agent_calls)
-    figure("agent_failures", len(agent_failures), goal=0)
-    figure("cron_runs", soak_run.cron_runs)
-    figure("cron_refreshes", cron_refreshes)
-    figure("ansible_refreshed_runs", soak_run.ansible_runs)
-    figure("other_failures", len(soak_run.failures), goal=0, unit="(cron, ansible)")
-    figure("mints", mints)
-    figure("max_mints_per_10_min", max_mints, goal="<= %d" % MINTS_PER_WINDOW)
-    figure("access_denied", token_errors.get("Access Denied", 0), goal=0)
-    figure("invalid_token_answers", invalid_token_answers, unit="(in the stand-in's last 10,000 requests: Zoho and the processes disagreed on time)")
+    def measured(name, value, **kwargs):
+        figure(("separate_refresher_" if separate else "") + name, value, **kwargs)
+
+    measured("simulated_hours", hours)
+    measured("agent_calls", agent_calls)
+    measured("agent_failures", len(agent_failures), goal=0)
+    measured("cron_runs", soak_run.cron_runs)
+    measured("cron_refreshes", cron_refreshes)
+    measured("ansible_refreshed_runs", soak_run.ansible_runs)
+    measured("other_failures", len(soak_run.failures), goal=0, unit="(cron, ansible)")
+    measured("mints", mints)
+    measured("max_mints_per_10_min", max_mints, goal="<= %d" % (1 if separate else MINTS_PER_WINDOW))
+    measured("access_denied", token_errors.get("Access Denied", 0), goal=0)
+    measured("invalid_token_answers", invalid_token_answers, unit="(in the stand-in's last 10,000 requests: Zoho and the processes disagreed on time)")
 
     credentials.assert_no_secret_in(*soak_run.outputs)
     assert not agent_failures, agent_failures[:5]
@@ -199,3 +230,7 @@ def test_cron_agents_and_ansible_share_the_token_within_zohos_limits(make_zoho, 
     assert soak_run.cron_runs >= len(CRON_MINUTES) * hours and cron_refreshes >= 1  # cron ran on time and refreshed for real
     assert soak_run.ansible_runs >= 1
     assert token_file_problem(credentials.token_path, refresh_token) is None
+    if separate:
+        assert max_mints <= 1
+        assert "refresh_token" not in json.loads(soak_run.agent_token_path.read_text())
+        assert sorted(path.name for path in agent_dir.iterdir()) == ["zoho-crm-tokens.json"]

@@ -12,7 +12,6 @@ role's tests run verify as the invoking user.
 
 import contextlib
 import os
-import pwd
 import shutil
 import subprocess
 import tempfile
@@ -21,6 +20,7 @@ from pathlib import Path
 import pytest
 
 import zoho_crm_oauth as oauth
+from playbook_harness import throwaway_user
 from reliability_harness import Playbooks, recap
 from zoho_sandbox import Sandbox
 
@@ -69,12 +69,8 @@ def violations_under(home, uid, record=True):
 
 @pytest.fixture(scope="module")
 def agent_uid():
-    subprocess.run(["useradd", "--no-create-home", "--home-dir", "/nonexistent", "--shell", "/bin/sh", AGENT],
-                   check=True)
-    try:
-        yield pwd.getpwnam(AGENT).pw_uid
-    finally:
-        subprocess.run(["userdel", AGENT], check=True)
+    with throwaway_user(AGENT) as uid:
+        yield uid
 
 
 def write_agent_inventory(playbooks):

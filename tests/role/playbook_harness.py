@@ -1,10 +1,12 @@
 """Run the real playbooks with ansible-playbook on localhost, into a temporary OpenClaw home,
 against the Zoho stand-in; and a person who approves the device flow's codes the play shows."""
 
+import contextlib
 import getpass
 import grp
 import json
 import os
+import pwd
 import re
 import subprocess
 import sys
@@ -211,3 +213,14 @@ class DeviceApprover:
             thread.join(timeout=150)
         assert not self.errors, self.errors
         return self.decided
+
+
+@contextlib.contextmanager
+def throwaway_user(name):
+    """A system user NAME (no home, /bin/sh) for the duration; yields its uid. Needs root."""
+    subprocess.run(["useradd", "--no-create-home", "--home-dir", "/nonexistent", "--shell", "/bin/sh", name],
+                   check=True)
+    try:
+        yield pwd.getpwnam(name).pw_uid
+    finally:
+        subprocess.run(["userdel", name], check=True)

@@ -16,6 +16,9 @@ TAXONOMY = {
     oauth.ConfigError: (oauth.EXIT_CONFIG, oauth.RETRY_NEVER),
     oauth.CertificateError: (oauth.EXIT_CONFIG, oauth.RETRY_NEVER),
     oauth.TokenFileError: (oauth.EXIT_CONFIG, oauth.RETRY_NEVER),
+    # The agent's copy of a separate refresher's token is near its end with no fresh one: the refresher's
+    # next run (10 minutes) brings one, or its operator must look; the agent cannot mint.
+    oauth.RefresherStaleError: (oauth.EXIT_RETRY_LATER, oauth.RETRY_LATER),
     oauth.AuthorizationError: (oauth.EXIT_REAUTHORIZE, oauth.RETRY_NEVER),
     # The device flow's ends: denied, expired, not approved in time (the flow stays pending), or gone.
     oauth.DeviceFlowError: (oauth.EXIT_REAUTHORIZE, oauth.RETRY_NEVER),

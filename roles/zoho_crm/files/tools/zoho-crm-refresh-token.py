@@ -6,12 +6,19 @@
 
     */10 * * * * cd <home>/workspace && python3 tools/zoho-crm-refresh-token.py --log-file LOG
 
+or, with a separate refresher (the agent's user holds only the access token), as root from the
+refresher's directory, writing the agent's copy of the token file:
+
+    */10 * * * * root python3 DIR/tools/zoho-crm-refresh-token.py --credentials-dir DIR \
+        --agent-token-file <home>/credentials/zoho-crm-tokens.json --log-file DIR/zoho-crm-token-refresh.log
+
 Standard library only, so it runs on a bare python3.
 """
 
 import argparse
 import logging
 import logging.handlers
+import os
 import sys
 import time
 
@@ -30,6 +37,10 @@ EPILOG = """\
 Refreshes only when the access token expires within --min-ttl seconds (or with --force), under
 the token file's lock: when another process has just refreshed, its token is used and Zoho is
 not called. Zoho mints at most 10 access tokens per refresh token in 10 minutes.
+
+With --agent-token-file, DIR (--credentials-dir) holds the client secret and the refresh token, and
+every run also brings the agent's token file in line: the access token, its expiry, api_domain and
+scopes only, owned by the owner of its directory, 0600.
 
 Log lines are timestamped and never contain a token or the client secret. --log-file keeps the
 log at PATH (and one PATH.1), each at most --log-max-bytes, so cron can log outside /tmp.
@@ -87,6 +98,21 @@ def minutes_left(record):
     return int(record.seconds_left() // 60)
 
 
+def check_agent_copy(log, args, copy):
+    """Run on the agent's copy of a separate refresher's token file: it cannot be refreshed here (no
+    refresh token, no client secret); say whether it is fresh, and who refreshes it."""
+    copy.require_fresh_agent_copy()
+    if args.force:
+        raise oauth.ConfigError(
+            "%s is the agent's copy of the tokens a separate refresher keeps in %s: only the refresher can refresh "
+            "them. Fix: as root, run python3 %s --force --credentials-dir %s --agent-token-file %s." % (
+                copy.source, copy.refresher_dir, os.path.join(copy.refresher_dir, oauth.REFRESHER_TOOL),
+                copy.refresher_dir, copy.source))
+    log.info("access token %s still fresh: expires at %s (%d min); the refresher in %s refreshes it",
+             oauth.fingerprint(copy.access_token), copy.expires_at_text, minutes_left(copy), copy.refresher_dir)
+    return oauth.EXIT_OK
+
+
 def main(argv=None):
     parser = tools.argument_parser(
         prog="zoho-crm-refresh-token.py", description="Refresh the Zoho CRM access token when needed.",
@@ -97,13 +123,23 @@ def main(argv=None):
     parser.add_argument("--log-file", metavar="PATH", help="append the log here (size-capped) instead of stdout")
     parser.add_argument("--log-max-bytes", type=non_negative_int, default=DEFAULT_LOG_MAX_BYTES, metavar="BYTES",
                         help="rotate the log file at this size (default %d)" % DEFAULT_LOG_MAX_BYTES)
+    parser.add_argument("--credentials-dir", metavar="DIR",
+                        help="the directory of the client-secret and token files (default: found from this tool's "
+                             "place, or ZOHO_CRM_CREDENTIALS_DIR)")
+    parser.add_argument("--agent-token-file", metavar="PATH",
+                        help="a separate refresher's agent copy: write the access token (and nothing that can "
+                             "mint one) here too")
     args = parser.parse_args(argv)
 
     log = make_logger(args.log_file, args.log_max_bytes)
     try:
         # One try per run, no retry: the next run comes while the token still lives.
-        record, refreshed = oauth.refresh_token_file(tools.token_file(), tools.load_client(), oauth.Transport(),
-                                                     min_ttl=args.min_ttl, force=args.force)
+        token_file = tools.token_file(args.credentials_dir, agent_path=args.agent_token_file)
+        copy = None if args.agent_token_file else token_file.read()
+        if copy is not None and copy.refresher_dir:
+            return check_agent_copy(log, args, copy)
+        record, refreshed = oauth.refresh_token_file(token_file, tools.load_client(args.credentials_dir),
+                                                     oauth.Transport(), min_ttl=args.min_ttl, force=args.force)
     except oauth.ZohoError as exc:
         return failed(log, args.log_file, exc)
     if refreshed:

@@ -229,14 +229,18 @@ class ZohoCRMClient:
     RequestsSessionTransport). timeout is (connect, read) seconds, or one number for both.
     credits_remaining holds the last X-API-CREDITS-REMAINING Zoho sent (it sends it once half of
     the day's credits are spent); api_calls counts the CRM HTTP requests made, retries included.
+    On a separate refresher's copy of the token file (no refresh token, no client-secret file) it
+    never refreshes: it re-reads the copy, and raises RefresherStaleError once that runs out.
     """
 
     def __init__(self, credentials_dir=None, session=None, timeout=DEFAULT_TIMEOUT, max_retries=3, backoff=0.5,
                  max_backoff=5.0, min_ttl=oauth.DEFAULT_MIN_TTL):
         self.credentials_dir = credentials_dir or tools.credentials_dir()
-        self.oauth_client = tools.load_client(self.credentials_dir)
         self.token_file = tools.token_file(self.credentials_dir)
         self._tokens = self.token_file.read()
+        # An agent's copy (a separate refresher keeps the refresh token): no client secret, no refresh.
+        self.oauth_client = None if self._tokens and self._tokens.refresher_dir else \
+            tools.load_client(self.credentials_dir)
         if self._tokens is None:
             raise oauth.TokenFileError("No token file at %s. Fix: authorize first (python3 "
                                        "tools/zoho-crm-oauth-init.py)." % self.token_file.path)
@@ -270,6 +274,11 @@ class ZohoCRMClient:
         return self._tokens.access_token
 
     def _refresh(self, rejected_access_token=None):
+        if self.oauth_client is None:
+            # Only the refresher mints: take what it wrote since, if it is usable.
+            self._tokens = self.token_file.read() or self._tokens
+            self._tokens.require_fresh_agent_copy(rejected_access_token)
+            return
         # Read again: rotate.yml may have installed a new client secret since this client started.
         self.oauth_client = tools.load_client(self.credentials_dir)
         self._tokens, _refreshed = oauth.refresh_token_file(

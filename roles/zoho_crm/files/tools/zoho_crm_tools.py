@@ -39,9 +39,11 @@ def load_client(directory=None):
                                    private=True)
 
 
-def token_file(directory=None):
-    """The token file of the credentials directory; its reads refuse a file others can read."""
-    return oauth.TokenFile(os.path.join(directory or credentials_dir(), oauth.TOKENS_FILENAME), private=True)
+def token_file(directory=None, agent_path=None):
+    """The token file of the credentials directory; its reads refuse a file others can read.
+    agent_path: a separate refresher's agent copy (see zoho_crm_oauth.TokenFile)."""
+    return oauth.TokenFile(os.path.join(directory or credentials_dir(), oauth.TOKENS_FILENAME), private=True,
+                           agent_path=agent_path)
 
 
 def readable_record(token_file):
