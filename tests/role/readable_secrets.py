@@ -1,7 +1,8 @@
-"""Search every regular file this process can read under a root (/proc, /sys and /dev left out)
-for secret values read as a JSON list from stdin (never from the command line). Prints JSON:
-files and bytes read, files skipped for size (over MAX_BYTES), unreadable ones, and for each
-secret the paths that hold it. Standard library only: it runs as the agent on the system's python3.
+"""Search every regular file this process can read under a root (/proc and /sys left out: the
+kernel's views, not files anything wrote) for secret values read as a JSON list from stdin (never
+from the command line). Prints JSON: files and bytes read, files skipped for size (over
+MAX_BYTES), unreadable ones, and for each secret the paths that hold it. Standard library only:
+it runs as the agent on the system's python3 (on this host, and on molecule's target).
 
     echo '["secret", ...]' | python3 readable_secrets.py /
 """
@@ -13,7 +14,9 @@ import sys
 
 # Bounded: a credential file is a few hundred bytes; nothing the role writes comes near this.
 MAX_BYTES = 8 * 1024 * 1024
-SKIPPED = ("/proc", "/sys", "/dev")
+# /dev stays in: only regular files are read (never a device node), and /dev/shm is a file system
+# anything, the agent included, can write to.
+SKIPPED = ("/proc", "/sys")
 
 
 def main(root):

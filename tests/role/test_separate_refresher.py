@@ -171,7 +171,7 @@ def test_roots_cron_line_refreshes_the_agents_copy(host, agent_uid):
 
 
 def test_no_file_the_agent_can_read_holds_the_refresh_token_or_the_client_secret(host, agent_uid, tmp_path):
-    """The whole filesystem but /proc, /sys and /dev, as the agent's uid; with a negative control: a
+    """The whole filesystem but /proc and /sys, as the agent's uid; with a negative control: a
     refresh token planted in a file of the agent's, which the search must find, and nothing else."""
     never_readable = {state["refresh_token"], host.client_secret}
     planted = host.workspace / "notes-from-a-web-page.txt"

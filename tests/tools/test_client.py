@@ -1,5 +1,6 @@
 """ZohoCRMClient against the stand-in: shapes, paging, refresh, retries, errors, secrets."""
 
+import json
 import subprocess
 import sys
 from itertools import islice
@@ -7,7 +8,8 @@ from itertools import islice
 import pytest
 
 import zoho_crm_oauth as oauth
-from zoho_crm_client import DEAL_FIELDS, RecordNotFoundError, RequestsSessionTransport, ZohoCRMClient
+from zoho_crm_client import (DEAL_FIELDS, RecordNotFoundError, RequestsSessionTransport, ZohoCRMClient, flatten,
+                             flatten_all)
 
 from tool_harness import ALL_SCOPES, TOOLS_DIR, tool_environment
 
@@ -53,6 +55,35 @@ def test_get_deal_has_the_guides_flat_shape(crm):
     assert deal["Contact_Name_id"].isdigit()  # the lookup's id, to fetch the contact
     assert isinstance(deal["Owner"], str) and isinstance(deal["Account_Name"], str)
     assert not [key for key in deal if key.startswith("$")]
+
+
+def test_flat_shape_whatever_the_order_and_layout_of_zoho_keys():
+    fields = ("Deal_Name", "Stage", "Owner", "$approval_state")
+    owner = {"name": "Maria", "id": "9", "email": "maria@example.com"}
+    records = [
+        # Zoho's order differs from the fields': id first, lookups in between, meta keys anywhere.
+        {"id": "1", "Stage": "Won", "$state": "save", "Owner": owner, "Deal_Name": "A", "Extra": 5,
+         "$approval_state": "approved"},
+        # The same keys: a null lookup has no _id; a dict without an id is not a lookup.
+        {"id": "2", "Stage": {"name": "no id"}, "$state": "save", "Owner": None, "Deal_Name": "B", "Extra": 6,
+         "$approval_state": "approved"},
+        # Other keys mid-listing: shaped by its own keys, not the previous record's.
+        {"Deal_Name": "C", "Contact_Name": {"name": "Jane", "id": "7"}, "id": "3", "Owner": owner},
+    ]
+    given = json.dumps(records)
+
+    flat = list(flatten_all(records, fields))
+
+    assert [list(deal.items()) for deal in flat] == [
+        [("Deal_Name", "A"), ("Stage", "Won"), ("Owner", "Maria"), ("$approval_state", "approved"), ("id", "1"),
+         ("Extra", 5), ("Owner_id", "9")],
+        [("Deal_Name", "B"), ("Stage", {"name": "no id"}), ("Owner", None), ("$approval_state", "approved"),
+         ("id", "2"), ("Extra", 6)],
+        [("Deal_Name", "C"), ("Owner", "Maria"), ("id", "3"), ("Contact_Name", "Jane"), ("Owner_id", "9"),
+         ("Contact_Name_id", "7")],
+    ]
+    assert [flatten(record, fields) for record in records] == flat
+    assert json.dumps(records) == given  # the records themselves are left as they were
 
 
 def test_list_deals_is_lazy(crm, authorized):
