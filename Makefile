@@ -7,7 +7,7 @@ BIN := $(VENV)/bin
 # ansible-lint, molecule and the tests call the venv's tools (and its python3) by name.
 export PATH := $(CURDIR)/$(BIN):$(PATH)
 
-.PHONY: venv demo test lint pytest sanity molecule bench soak constraints clean
+.PHONY: venv demo test lint pytest pytest-without-docker docker-and-molecule sanity molecule bench soak constraints clean
 
 # Two layers, each rebuilt when its requirements or the constraints change: what `make demo` needs
 # (the controller's requirements.txt: Ansible), then the test and lint tools on top,
@@ -29,18 +29,29 @@ venv: $(VENV)/.installed
 demo: $(VENV)/.installed-demo
 	$(BIN)/python scripts/demo.py
 
-# pytest and molecule share nothing but the machine (molecule's targets are chroots of their own;
-# pytest's Docker engine and fresh machine have their own directories), so they run side by side
-# and CI takes the longer of the two, not their sum. Each one's output is shown whole when it ends.
+# Two halves of about equal length, side by side: they share nothing but the machine (molecule's
+# targets are chroots of their own; the Docker tests' engine and the fresh machine have their own
+# directories), so CI takes the longer of the two, not their sum. Each one's output is shown whole
+# when it ends.
 test: $(VENV)/.installed lint sanity
-	$(MAKE) --jobs=2 --output-sync=target pytest molecule
+	$(MAKE) --jobs=2 --output-sync=target pytest-without-docker docker-and-molecule
 
 lint: $(VENV)/.installed
 	$(BIN)/yamllint --strict .
 	$(BIN)/ansible-lint --offline
 
+# Every pytest suite, in one session.
 pytest: $(VENV)/.installed
 	$(BIN)/pytest
+
+pytest-without-docker: $(VENV)/.installed
+	$(BIN)/pytest --ignore=tests/docker
+
+# What runs in containers and chroots: the Docker tests on an engine of their own (in a pytest session
+# of their own, beside the other one: its own basetemp and no cache), then every molecule scenario.
+docker-and-molecule: $(VENV)/.installed
+	$(BIN)/pytest tests/docker -p no:cacheprovider --basetemp=/var/tmp/zoho-crm-pytest-docker
+	$(MAKE) molecule
 
 # ansible-test's checks of the module (DOCUMENTATION against argument_spec, pylint, pep8, ...).
 sanity: $(VENV)/.installed

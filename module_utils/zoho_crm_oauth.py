@@ -27,6 +27,7 @@ import fcntl
 import json
 import os
 import re
+import stat
 import time
 from collections import namedtuple
 from stat import S_ISDIR
@@ -790,7 +791,7 @@ def require_secure_url(url, what, error_class, fix):
 
 def _read_json_object(path, error_class, what, private=False):
     try:
-        with open(path, "rb") as handle:
+        with os.fdopen(_open_planted_safe(path, os.O_RDONLY, error_class, what), "rb") as handle:
             if private:
                 _require_private(handle, path, what)
             raw = handle.read()
@@ -809,6 +810,26 @@ def _read_json_object(path, error_class, what, private=False):
         raise error_class("The %s %s is not a JSON object. Fix: restore it by running the provisioning "
                           "playbook again." % (what, path))
     return data
+
+
+def _open_planted_safe(path, flags, error_class, what):
+    """A descriptor of path, which must be a regular file of its own: never through a symbolic link
+    (O_NOFOLLOW), never blocking on a FIFO, and as root never a file with other hard links. Root
+    (the module under become, a cron job) works in directories the agent's user can write, where a
+    planted link would hand root's reads, writes and fchown to a file of the link's choosing."""
+    try:
+        fd = os.open(path, flags | os.O_NOFOLLOW | os.O_NONBLOCK)
+    except OSError as exc:
+        if exc.errno == errno.ELOOP:
+            raise error_class("The %s %s is a symbolic link, which is never followed. Fix: remove it and run the "
+                              "provisioning playbook (ansible-playbook playbooks/provision.yml)." % (what, path))
+        raise
+    status = os.fstat(fd)
+    if not stat.S_ISREG(status.st_mode) or (status.st_nlink != 1 and os.geteuid() == 0):
+        os.close(fd)
+        raise error_class("The %s %s is not a regular file of its own (a device, FIFO or hard link). Fix: remove it "
+                          "and run the provisioning playbook (ansible-playbook playbooks/provision.yml)." % (what, path))
+    return fd
 
 
 def _require_private(handle, path, what):
@@ -1680,7 +1701,7 @@ class TokenFile(object):
 
     def read(self):
         """The validated TokenRecord, or None when there is no file."""
-        if not os.path.exists(self.path):
+        if not os.path.lexists(self.path):
             return None
         return TokenRecord.from_json(_read_json_object(self.path, TokenFileError, "token file", self.private),
                                      self.path)
@@ -1705,10 +1726,7 @@ class TokenFile(object):
         if not os.path.isdir(directory):
             raise TokenFileError("The credentials directory %s does not exist. Fix: run the provisioning "
                                  "playbook." % directory)
-        try:
-            fd = os.open(self.lock_path, os.O_RDWR | os.O_CREAT, 0o600)
-        except OSError as exc:
-            raise _os_failure(exc, self.lock_path)
+        fd = self._open_lock()
         handle = LockedTokenFile(self)
         try:
             self._take(fd, timeout)
@@ -1718,11 +1736,27 @@ class TokenFile(object):
             handle._held = False
             os.close(fd)  # closing the descriptor releases the lock
 
-    def _take(self, fd, timeout):
+    def _open_lock(self):
+        """The lock file's descriptor: created here (O_EXCL, which never follows a link) or an
+        existing regular file of its own; as root, given the token file's owner."""
+        try:
+            try:
+                fd = os.open(self.lock_path, os.O_RDWR | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600)
+            except FileExistsError:
+                fd = _open_planted_safe(self.lock_path, os.O_RDWR, TokenFileError, "lock file")
+        except OSError as exc:
+            raise _os_failure(exc, self.lock_path)
         try:
             owner = self.owner_for_new_files()
             if owner and os.geteuid() == 0:
                 os.fchown(fd, *owner)
+        except OSError as exc:
+            os.close(fd)
+            raise _os_failure(exc, self.lock_path)
+        return fd
+
+    def _take(self, fd, timeout):
+        try:
             deadline = time.monotonic() + timeout
             while True:
                 try:
@@ -1740,11 +1774,16 @@ class TokenFile(object):
 
     def owner_for_new_files(self):
         """(uid, gid) for new files, or None to leave them to the process."""
-        reference = self.path if os.path.exists(self.path) else os.path.dirname(self.path)
-        stat = os.stat(reference)
-        if (stat.st_uid, stat.st_gid) == (os.geteuid(), os.getegid()):
+        # Only a regular file lends its owner: not a link planted in its place, nor what it points at.
+        try:
+            status = os.lstat(self.path)
+        except FileNotFoundError:
+            status = None
+        if status is None or not stat.S_ISREG(status.st_mode):
+            status = os.stat(os.path.dirname(self.path))
+        if (status.st_uid, status.st_gid) == (os.geteuid(), os.getegid()):
             return None
-        return stat.st_uid, stat.st_gid
+        return status.st_uid, status.st_gid
 
     def agent_owner(self):
         """(uid, gid) of the agent copy's directory, or None when that is this process's. The

@@ -6,6 +6,7 @@ workspace, as OPENCLAW_WORKSPACE_DIR does), the image's user node, host networki
 
 import json
 import os
+import stat
 import subprocess
 import sys
 from pathlib import Path
@@ -48,6 +49,20 @@ def agent_owned_dir(path, mode=0o700):
     os.chown(path, AGENT_UID, AGENT_GID)
     path.chmod(mode)
     return path
+
+
+def snapshot(directory):
+    """DIRECTORY (".") and every path under it with its mode, owner and content (a symlink's: its
+    target)."""
+    entries = {}
+    for path in [directory, *sorted(directory.rglob("*"))]:
+        status = path.lstat()
+        if stat.S_ISLNK(status.st_mode):
+            content = os.readlink(path)
+        else:
+            content = path.read_bytes() if stat.S_ISREG(status.st_mode) else None
+        entries[str(path.relative_to(directory))] = (status.st_mode, status.st_uid, status.st_gid, content)
+    return entries
 
 
 def run_testbed(command, directory, timeout=1800, env=None):
@@ -114,18 +129,21 @@ class DockerEngine:
         return completed
 
     def run_container(self, image, config_dir, workspace_dir=None, name=None, project=COMPOSE_PROJECT,
-                      command=KEEP_RUNNING, env=None):
+                      command=KEEP_RUNNING, env=None, user=None, state_mount="rw"):
         """Starts an OpenClawContainer (see its docstring); returns it."""
-        return OpenClawContainer(self, image, config_dir, workspace_dir, name, project, command, env).start()
+        return OpenClawContainer(self, image, config_dir, workspace_dir, name, project, command, env, user,
+                                 state_mount).start()
 
 
 class OpenClawContainer:
     """The agent's container, run as OpenClaw's docker-compose.yml runs openclaw-gateway: Compose's
     labels and container name, HOME=/home/node, NET_RAW and NET_ADMIN dropped, no-new-privileges,
     restart unless-stopped; host networking and --pull never, as the test bed allows. The user is the
-    image's (node)."""
+    image's (node) unless user says otherwise; state_mount "rw" binds config_dir at /home/node/.openclaw,
+    "ro" read-only, None not at all (as a container run without OPENCLAW_CONFIG_DIR)."""
 
-    def __init__(self, engine, image, config_dir, workspace_dir, name, project, command, env):
+    def __init__(self, engine, image, config_dir, workspace_dir, name, project, command, env, user=None,
+                 state_mount="rw"):
         self.engine = engine
         self.image = image
         self.config_dir = Path(config_dir)
@@ -134,10 +152,14 @@ class OpenClawContainer:
         self.name = name or f"{project}-{GATEWAY_SERVICE}-1"
         self.command = tuple(command)
         self.env = dict(env or {})
+        self.user = user
+        self.state_mount = state_mount
         self.id = None
 
     def start(self):
-        volumes = ["--volume", f"{self.config_dir}:{STATE_DIR}"]
+        volumes = []
+        if self.state_mount:
+            volumes += ["--volume", f"{self.config_dir}:{STATE_DIR}" + (":ro" if self.state_mount == "ro" else "")]
         if self.workspace_dir is not None:
             volumes += ["--volume", f"{self.workspace_dir}:{WORKSPACE_DIR}"]
         labels = {
@@ -152,7 +174,8 @@ class OpenClawContainer:
             *[f"--label={key}={value}" for key, value in labels.items()],
             *[f"--env={key}={value}" for key, value in environment.items()],
             "--cap-drop", "NET_RAW", "--cap-drop", "NET_ADMIN", "--security-opt", "no-new-privileges",
-            "--restart", "unless-stopped", *volumes, self.image, *self.command,
+            "--restart", "unless-stopped", *(["--user", str(self.user)] if self.user is not None else []),
+            *volumes, self.image, *self.command,
         ).stdout.strip()
         return self
 
@@ -200,5 +223,5 @@ class OpenClawContainer:
         container."""
         self.remove()
         return self.engine.run_container(self.image, self.config_dir, self.workspace_dir, self.name, self.project,
-                                         self.command, self.env)
+                                         self.command, self.env, self.user, self.state_mount)
 

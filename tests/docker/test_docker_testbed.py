@@ -8,7 +8,6 @@ import io
 import json
 import os
 import pwd
-import stat
 import subprocess
 import tarfile
 import time
@@ -26,6 +25,7 @@ from docker_harness import (
     DockerTestbedError,
     agent_owned_dir,
     run_testbed,
+    snapshot,
     why_docker_tests_cannot_run,
 )
 
@@ -136,19 +136,6 @@ def test_docker_exec_as_uid_1000_and_as_root(openclaw_container):
     owner = (container.config_dir / "by-1000").stat()
     assert (owner.st_uid, owner.st_gid) == (1000, 1000)
     assert container.exec("id", "-u", user="0").stdout.strip() == "0"
-
-
-def snapshot(directory):
-    """Every path under DIRECTORY with its mode, owner and content (a symlink's: its target)."""
-    entries = {}
-    for path in sorted(directory.rglob("*")):
-        status = path.lstat()
-        if stat.S_ISLNK(status.st_mode):
-            content = os.readlink(path)
-        else:
-            content = path.read_bytes() if stat.S_ISREG(status.st_mode) else None
-        entries[str(path.relative_to(directory))] = (status.st_mode, status.st_uid, status.st_gid, content)
-    return entries
 
 
 def test_the_real_openclaw_cli_runs_inside_on_a_copy(openclaw_container):

@@ -107,6 +107,71 @@ def test_files_written_as_root_belong_to_the_directory_owner(token_file):
         assert (os.stat(path).st_uid, os.stat(path).st_gid) == (1234, 1234)
 
 
+def _planted_victim(tmp_path):
+    """A file of root's outside the credentials directory, which a link planted there points at."""
+    victim = tmp_path / "root-only"
+    victim.write_text("root's\n")
+    victim.chmod(0o600)
+    return victim
+
+
+def _unchanged(victim):
+    status = victim.stat()
+    return (status.st_uid, status.st_gid, stat.S_IMODE(status.st_mode), victim.read_text()) == (0, 0, 0o600, "root's\n")
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="root's writes into the agent's directory are what this guards")
+@pytest.mark.parametrize("planted", ["symlink", "hard link"])
+def test_root_never_takes_a_planted_lock_file(token_file, tmp_path, planted):
+    """The agent's user owns the credentials directory, so it can put a link where root (the module
+    under become) opens the lock with O_CREAT and then gives it the token file's owner: followed, a
+    link would hand any file of root's to the agent."""
+    directory = os.path.dirname(token_file.path)
+    os.chown(directory, 1234, 1234)
+    victim = _planted_victim(tmp_path)
+    (os.symlink if planted == "symlink" else os.link)(victim, token_file.lock_path)
+    with pytest.raises(oauth.TokenFileError) as caught:
+        write(token_file, RECORD)
+    assert "Fix: remove it" in str(caught.value)
+    assert _unchanged(victim)
+    assert not os.path.exists(token_file.path)
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="changing owners needs root")
+def test_root_gives_an_existing_lock_file_of_its_own_the_token_files_owner(token_file):
+    directory = os.path.dirname(token_file.path)
+    os.chown(directory, 1234, 1234)
+    open(token_file.lock_path, "w").close()  # root's, left by an older version
+    write(token_file, RECORD)
+    assert (os.stat(token_file.lock_path).st_uid, os.stat(token_file.lock_path).st_gid) == (1234, 1234)
+
+
+@pytest.mark.parametrize("planted", ["symlink", "dangling symlink", "fifo"])
+def test_a_token_file_that_is_not_a_regular_file_is_refused(token_file, tmp_path, planted):
+    victim = _planted_victim(tmp_path)
+    victim.write_text(json.dumps(DATA))
+    if planted == "fifo":
+        os.mkfifo(token_file.path)  # opened without O_NONBLOCK, the read would wait for a writer forever
+    else:
+        os.symlink(victim if planted == "symlink" else tmp_path / "nothing", token_file.path)
+    with pytest.raises(oauth.TokenFileError) as caught:
+        token_file.read()
+    assert ("symbolic link" if "symlink" in planted else "not a regular file") in str(caught.value)
+    assert "Fix:" in str(caught.value) and "1000.refresh" not in str(caught.value)
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="changing owners needs root")
+def test_a_write_replaces_a_planted_token_file_link_without_following_it(token_file, tmp_path):
+    directory = os.path.dirname(token_file.path)
+    os.chown(directory, 1234, 1234)
+    victim = _planted_victim(tmp_path)
+    os.symlink(victim, token_file.path)
+    write(token_file, RECORD)
+    assert _unchanged(victim)
+    assert not os.path.islink(token_file.path) and token_file.read() == RECORD
+    assert (os.stat(token_file.path).st_uid, os.stat(token_file.path).st_gid) == (1234, 1234)
+
+
 def test_missing_file_reads_as_none(token_file):
     assert token_file.read() is None
     assert not token_file.exists()

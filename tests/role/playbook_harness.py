@@ -27,7 +27,7 @@ class Playbooks:
         self.zoho = zoho
         # The PATH ansible-playbook, its modules and the deployed tools see (default: this one).
         self.path = path or os.environ["PATH"]
-        # More environment for them (e.g. a SharedClock's).
+        # More environment for them (e.g. a SharedClock's, a Docker engine's DOCKER_HOST).
         self.env = dict(env or {})
         self.home = tmp_path / "home" / ".openclaw"
         self.cron_file = tmp_path / "cron.d" / "zoho-crm"
@@ -122,6 +122,16 @@ class Playbooks:
         env.pop("OPENCLAW_STATE_DIR", None)
         return subprocess.run(["python3", f"tools/{script}", *args], cwd=self.workspace, env=env,
                               capture_output=True, text=True, timeout=120)
+
+
+def one_line_failure(output):
+    """The message of the one failed task, which must be one line (with
+    ANSIBLE_CALLBACK_RESULT_FORMAT=json, a result is one JSON object)."""
+    marker = "FAILED! => "
+    assert output.count(marker) == 1, output[-3000:]
+    result, _end = json.JSONDecoder().raw_decode(output[output.index(marker) + len(marker):])
+    assert "\n" not in result["msg"]
+    return result["msg"]
 
 
 def recap(output):

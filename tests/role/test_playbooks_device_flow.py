@@ -8,13 +8,12 @@ polls take 1.5 s, and the stand-in, which answers slow_down to two polls of one 
 apart on its clock, sees 30 s pass.
 """
 
-import json
 import re
 
 import pytest
 
 import zoho_crm_oauth as oauth
-from playbook_harness import DeviceApprover, Playbooks, recap
+from playbook_harness import DeviceApprover, Playbooks, one_line_failure, recap
 from shared_clock import SharedClock
 
 WAIT_TASK = "TASK [zoho_crm : Authorize | Wait for the approval at Zoho]"
@@ -42,15 +41,6 @@ def playbooks(make_playbooks, zoho):
 def recaps(output):
     return {host: dict((key, int(value)) for key, value in re.findall(r"(\w+)=(\d+)", counters))
             for host, counters in re.findall(r"^(\S+)\s*:\s*(ok=.*)$", output, re.MULTILINE)}
-
-
-def one_line_failure(output):
-    """The message of the one failed task, which must be one line."""
-    marker = "FAILED! => "
-    assert output.count(marker) == 1, output[-3000:]
-    result, _end = json.JSONDecoder().raw_decode(output[output.index(marker) + len(marker):])
-    assert "\n" not in result["msg"]
-    return result["msg"]
 
 
 def pending_flow(playbooks, home=None):
