@@ -827,9 +827,21 @@ def _open_planted_safe(path, flags, error_class, what):
     status = os.fstat(fd)
     if not stat.S_ISREG(status.st_mode) or (status.st_nlink != 1 and os.geteuid() == 0):
         os.close(fd)
-        raise error_class("The %s %s is not a regular file of its own (a device, FIFO or hard link). Fix: remove it "
-                          "and run the provisioning playbook (ansible-playbook playbooks/provision.yml)." % (what, path))
+        raise error_class("The %s %s is %s, not a regular file of its own. Fix: remove it and run the provisioning "
+                          "playbook (ansible-playbook playbooks/provision.yml)." % (what, path, _kind_of(status)))
     return fd
+
+
+def _kind_of(status):
+    """What a file that is not a regular file of its own is, for an error message."""
+    kinds = ((stat.S_ISDIR, "a directory"), (stat.S_ISFIFO, "a FIFO"), (stat.S_ISSOCK, "a socket"),
+             (stat.S_ISCHR, "a device"), (stat.S_ISBLK, "a device"))
+    for test, kind in kinds:
+        if test(status.st_mode):
+            return kind
+    if stat.S_ISREG(status.st_mode):
+        return "a file with %d hard links" % status.st_nlink
+    return "a file of another kind"
 
 
 def _require_private(handle, path, what):

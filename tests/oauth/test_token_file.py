@@ -156,7 +156,7 @@ def test_a_token_file_that_is_not_a_regular_file_is_refused(token_file, tmp_path
         os.symlink(victim if planted == "symlink" else tmp_path / "nothing", token_file.path)
     with pytest.raises(oauth.TokenFileError) as caught:
         token_file.read()
-    assert ("symbolic link" if "symlink" in planted else "not a regular file") in str(caught.value)
+    assert ("symbolic link" if "symlink" in planted else "is a FIFO, not a regular file") in str(caught.value)
     assert "Fix:" in str(caught.value) and "1000.refresh" not in str(caught.value)
 
 

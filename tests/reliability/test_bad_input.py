@@ -181,7 +181,7 @@ TOOL_CASES = [
     case("test-world-readable-client-secret-file", TEST, [], "chmod 600", prepare=world_readable(client_path)),
     case("refresh-token-file-owned-by-another-user", REFRESH, ["--force"], "owner and mode",
          prepare=token_file_owned_by_root_for_the_agent_user, as_user=NOBODY),
-    case("agent-client-secret-file-is-a-directory", CLI, ["deals", "list"], "Is a directory",
+    case("agent-client-secret-file-is-a-directory", CLI, ["deals", "list"], "is a directory, not a regular file of its own",
          prepare=client_file_is_a_directory),
     case("refresh-placeholder-client-secret", REFRESH, ["--force"], "placeholder",
          prepare=client_file_with(client_secret="PASTE_CLIENT_SECRET_HERE")),
@@ -288,7 +288,7 @@ MODULE_CASES = [
     module_case("module-unreachable-accounts-server", lambda c: ["code=%s" % c.self_client_code()], "Cannot reach",
                 prepare=client_file_with(token_uri="http://127.0.0.1:%d/us/accounts/oauth/v2/token" % closed_port())),
     module_case("module-client-secret-file-is-a-directory", lambda c: ["code=%s" % c.self_client_code()],
-                "Is a directory", prepare=client_file_is_a_directory),
+                "is a directory, not a regular file of its own", prepare=client_file_is_a_directory),
 ]
 
 
