@@ -344,6 +344,13 @@ def test_check_mode_on_a_fresh_host_changes_nothing(openclaw_container, docker_p
     assert not playbooks.cron_file.exists() and not playbooks.refresher_dir.exists()
     assert sum(zoho.counters()["token"].values()) == 0
 
+    # A real first run without a code shows how to authorize. With the refresher separate (Docker
+    # mode's default) the agent's tools hold no client secret, so the listener is not offered.
+    _, shown = playbooks.run("provision.yml")
+    shown = " ".join(shown.split())  # the callback wraps long lines
+    assert "Zoho CRM is waiting for your approval" in shown
+    assert "the VPS cannot catch the redirect itself" in shown and "--listen" not in shown
+
 
 def fs_findings(container):
     """`openclaw security audit --json`'s findings about the state directory's files (fs.*)."""
