@@ -825,7 +825,8 @@ def _open_planted_safe(path, flags, error_class, what, dir_fd=None):
                               "provisioning playbook (ansible-playbook playbooks/provision.yml)." % (what, path))
         raise
     status = os.fstat(fd)
-    if not stat.S_ISREG(status.st_mode) or (status.st_nlink != 1 and os.geteuid() == 0):
+    # No link at all is a file replaced since it was opened (a writer's rename): still its own.
+    if not stat.S_ISREG(status.st_mode) or (status.st_nlink > 1 and os.geteuid() == 0):
         os.close(fd)
         raise error_class("The %s %s is %s, not a regular file of its own. Fix: remove it and run the provisioning "
                           "playbook (ansible-playbook playbooks/provision.yml)." % (what, path, _kind_of(status)))
@@ -833,11 +834,12 @@ def _open_planted_safe(path, flags, error_class, what, dir_fd=None):
 
 
 def _name_in(path, dir_fd):
-    """What to pass to an os call for path: its name when the call is relative to dir_fd, its directory's descriptor."""
+    """What an os call takes for path: path itself, or its name when the call is relative to dir_fd (its directory's)."""
     return path if dir_fd is None else os.path.basename(path)
 
 
 def _lexists(path, dir_fd=None, follow_symlinks=False):
+    """os.path.lexists (os.path.exists with follow_symlinks), optionally relative to dir_fd."""
     try:
         os.stat(_name_in(path, dir_fd), dir_fd=dir_fd, follow_symlinks=follow_symlinks)
     except (OSError, ValueError):

@@ -172,6 +172,26 @@ def test_a_write_replaces_a_planted_token_file_link_without_following_it(token_f
     assert (os.stat(token_file.path).st_uid, os.stat(token_file.path).st_gid) == (1234, 1234)
 
 
+@pytest.mark.skipif(os.geteuid() != 0, reason="root alone refuses a token file with other hard links")
+def test_a_token_file_replaced_while_it_is_read_reads_whole(token_file, monkeypatch):
+    """A reader that opened the file just before a writer renamed a new one over it holds a file
+    with no link left: still a file of its own (the previous record), not a planted hard link."""
+    write(token_file, RECORD)
+    real_fstat = os.fstat
+    replaced_meanwhile = []
+
+    def fstat_after_a_writer(fd):
+        if not replaced_meanwhile:
+            replaced_meanwhile.append(fd)
+            monkeypatch.setattr(os, "fstat", real_fstat)
+            write(token_file, replaced(RECORD, access_token="1000.new.token"))
+        return real_fstat(fd)
+
+    monkeypatch.setattr(os, "fstat", fstat_after_a_writer)
+    assert token_file.read() == RECORD
+    assert replaced_meanwhile and token_file.read().access_token == "1000.new.token"
+
+
 def test_missing_file_reads_as_none(token_file):
     assert token_file.read() is None
     assert not token_file.exists()
