@@ -30,7 +30,6 @@ import re
 import stat
 import time
 from collections import namedtuple
-from stat import S_ISDIR
 from urllib.parse import parse_qs, quote, unquote, urlencode, urlsplit
 
 CLIENT_SECRET_FILENAME = "zoho-crm-client-secret.json"
@@ -789,9 +788,9 @@ def require_secure_url(url, what, error_class, fix):
             what, url[:80], fix))
 
 
-def _read_json_object(path, error_class, what, private=False):
+def _read_json_object(path, error_class, what, private=False, dir_fd=None):
     try:
-        with os.fdopen(_open_planted_safe(path, os.O_RDONLY, error_class, what), "rb") as handle:
+        with os.fdopen(_open_planted_safe(path, os.O_RDONLY, error_class, what, dir_fd), "rb") as handle:
             if private:
                 _require_private(handle, path, what)
             raw = handle.read()
@@ -812,24 +811,125 @@ def _read_json_object(path, error_class, what, private=False):
     return data
 
 
-def _open_planted_safe(path, flags, error_class, what):
+def _open_planted_safe(path, flags, error_class, what, dir_fd=None):
     """A descriptor of path, which must be a regular file of its own: never through a symbolic link
     (O_NOFOLLOW), never blocking on a FIFO, and as root never a file with other hard links. Root
     (the module under become, a cron job) works in directories the agent's user can write, where a
-    planted link would hand root's reads, writes and fchown to a file of the link's choosing."""
+    planted link would hand root's reads, writes and fchown to a file of the link's choosing. With
+    dir_fd (_open_directory), path's name is opened in that directory, whatever its path names now."""
     try:
-        fd = os.open(path, flags | os.O_NOFOLLOW | os.O_NONBLOCK)
+        fd = os.open(_name_in(path, dir_fd), flags | os.O_NOFOLLOW | os.O_NONBLOCK, dir_fd=dir_fd)
     except OSError as exc:
         if exc.errno == errno.ELOOP:
             raise error_class("The %s %s is a symbolic link, which is never followed. Fix: remove it and run the "
                               "provisioning playbook (ansible-playbook playbooks/provision.yml)." % (what, path))
         raise
     status = os.fstat(fd)
-    if not stat.S_ISREG(status.st_mode) or (status.st_nlink != 1 and os.geteuid() == 0):
+    # No link at all is a file replaced since it was opened (a writer's rename): still its own.
+    if not stat.S_ISREG(status.st_mode) or (status.st_nlink > 1 and os.geteuid() == 0):
         os.close(fd)
         raise error_class("The %s %s is %s, not a regular file of its own. Fix: remove it and run the provisioning "
                           "playbook (ansible-playbook playbooks/provision.yml)." % (what, path, _kind_of(status)))
     return fd
+
+
+def _name_in(path, dir_fd):
+    """What an os call takes for path: path itself, or its name when the call is relative to dir_fd (its directory's)."""
+    return path if dir_fd is None else os.path.basename(path)
+
+
+def _lexists(path, dir_fd=None, follow_symlinks=False):
+    """os.path.lexists (os.path.exists with follow_symlinks), optionally relative to dir_fd."""
+    try:
+        os.stat(_name_in(path, dir_fd), dir_fd=dir_fd, follow_symlinks=follow_symlinks)
+    except (OSError, ValueError):
+        return False
+    return True
+
+
+# How many symbolic links one path may pass through, as the kernel's path walk allows.
+MAX_SYMLINKS = 40
+
+
+def _open_directory(path, follow_last=True):
+    """A descriptor of the directory path, found without following any symbolic link that a user
+    other than root and this process's can change: root (the module under become, a separate
+    refresher's cron job) writes into directories the agent's user owns, where a link swapped in
+    between a check and a use would send root's files, chowned to the agent, to a directory of the
+    link's choosing (another agent's). The checks and the uses that follow act on the descriptor, so
+    on the directory opened, whatever its path names meanwhile.
+
+    The path is walked from / one component at a time, each opened with O_NOFOLLOW relative to its
+    parent's descriptor. A component that is a symbolic link is followed only when the directory
+    holding it is owned by root or this process's user and nobody else can write it (not group- or
+    other-writable), or it is sticky (like /tmp) and the link itself is root's or this process's
+    user's: who else could replace the link then cannot. Any other link raises TokenFileError; with
+    follow_last False, the last component must be a directory itself (OSError ELOOP otherwise). An
+    OSError (ENOENT, ENOTDIR, ELOOP, EACCES) names the component that failed as its filename."""
+    pending = [name for name in reversed(os.path.abspath(path).split("/")) if name]  # next component last
+    walked = "/"  # the path of fd, for messages
+    fd = os.open("/", os.O_RDONLY | os.O_DIRECTORY)
+    links = 0
+    try:
+        while pending:
+            name = pending.pop()
+            here = os.path.join(walked, name)
+            try:
+                child = os.open(name, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW, dir_fd=fd)
+            except OSError as exc:
+                if exc.errno not in (errno.ELOOP, errno.ENOTDIR):
+                    raise OSError(exc.errno, exc.strerror, here)
+                target = _link_to_follow(fd, name, here, follow_last or bool(pending))
+                links += 1
+                if links > MAX_SYMLINKS:
+                    raise OSError(errno.ELOOP, os.strerror(errno.ELOOP), here)
+                if target is None:  # no longer a link: swapped meanwhile, so open it again
+                    pending.append(name)
+                    continue
+                if target.startswith("/"):
+                    os.close(fd)
+                    fd, walked = os.open("/", os.O_RDONLY | os.O_DIRECTORY), "/"
+                pending.extend(part for part in reversed(target.split("/")) if part)
+                continue
+            os.close(fd)
+            fd, walked = child, os.path.normpath(here)
+        return fd
+    except BaseException:
+        os.close(fd)
+        raise
+
+
+def _link_to_follow(dir_fd, name, path, follow):
+    """The target of the link name in dir_fd (path: its path) when it may be followed (_open_directory's
+    rule); None when name is no longer a link. OSError ENOTDIR for anything else that is not a
+    directory, ELOOP for a link not to be followed (follow False); TokenFileError for a link someone
+    else can change."""
+    status = os.stat(name, dir_fd=dir_fd, follow_symlinks=False)
+    if stat.S_ISDIR(status.st_mode):
+        return None
+    if not stat.S_ISLNK(status.st_mode):
+        raise OSError(errno.ENOTDIR, os.strerror(errno.ENOTDIR), path)
+    if not follow:
+        raise OSError(errno.ELOOP, os.strerror(errno.ELOOP), path)
+    directory = os.fstat(dir_fd)
+    trusted = (0, os.geteuid())
+    if directory.st_uid not in trusted:
+        who = _user_name(directory.st_uid)
+    elif directory.st_mode & 0o022 and not (directory.st_mode & stat.S_ISVTX and status.st_uid in trusted):
+        who = "other users"
+    else:
+        return os.readlink(name, dir_fd=dir_fd)
+    raise TokenFileError("%s is a symbolic link in a directory %s can change, so it is never followed. Fix: put the "
+                         "directory it points to in its place (or name the real path in the role's settings) and run "
+                         "the provisioning playbook (ansible-playbook playbooks/provision.yml)." % (path, who))
+
+
+def _user_name(uid):
+    import pwd
+    try:
+        return pwd.getpwuid(uid).pw_name
+    except KeyError:
+        return "uid %d" % uid
 
 
 def _kind_of(status):
@@ -1674,10 +1774,12 @@ def redacted(record):
 # --------------------------------------------------------------------------------------------
 
 def _os_failure(exc, path):
-    """An OSError met while using the credentials directory, as the error a user can act on."""
+    """An OSError met while using the credentials directory, as the error a user can act on. A
+    call relative to a directory descriptor names a file by its name alone: it is path's sibling."""
+    where = exc.filename if isinstance(exc.filename, str) and exc.filename else path
     return TokenFileError("Cannot use %s (%s). Fix: check the owner and mode of the credentials directory and its "
                           "files, and the free space; run as the agent's user (or root)."
-                          % (exc.filename or path, exc.strerror or exc))
+                          % (os.path.join(os.path.dirname(path), where), exc.strerror or exc))
 
 
 class TokenFile(object):
@@ -1692,6 +1794,10 @@ class TokenFile(object):
     With agent_path (a separate refresher: this file is in its directory, unreadable by the agent),
     every record written is also written, in the same lock, as the agent's copy at agent_path
     (TokenRecord.for_agent: no refresh token), owned by the owner of agent_path's directory.
+
+    Root works in directories the agent's user owns, so everything done under the lock goes through
+    a descriptor of the directory (_open_directory): the credentials directory is opened once for
+    the lock's whole hold, the agent copy's once per operation.
     """
 
     def __init__(self, path, mode=0o600, private=False, agent_path=None):
@@ -1711,21 +1817,22 @@ class TokenFile(object):
     def exists(self):
         return os.path.exists(self.path)
 
-    def read(self):
-        """The validated TokenRecord, or None when there is no file."""
-        if not os.path.lexists(self.path):
+    def read(self, dir_fd=None):
+        """The validated TokenRecord, or None when there is no file. dir_fd: the credentials
+        directory's descriptor (the locked handle's)."""
+        if not _lexists(self.path, dir_fd):
             return None
-        return TokenRecord.from_json(_read_json_object(self.path, TokenFileError, "token file", self.private),
+        return TokenRecord.from_json(_read_json_object(self.path, TokenFileError, "token file", self.private, dir_fd),
                                      self.path)
 
-    def read_device_flow(self, discard_damaged=False):
+    def read_device_flow(self, discard_damaged=False, dir_fd=None):
         """The pending DeviceFlow, or None when there is none. A damaged file raises TokenFileError,
         or with discard_damaged reads as None (a new flow replaces it)."""
-        if not os.path.exists(self.device_flow_path):
+        if not _lexists(self.device_flow_path, dir_fd, follow_symlinks=True):
             return None
         try:
             return DeviceFlow.from_json(_read_json_object(self.device_flow_path, TokenFileError, "pending device flow",
-                                                          self.private), self.device_flow_path)
+                                                          self.private, dir_fd), self.device_flow_path)
         except TokenFileError:
             if discard_damaged:
                 return None
@@ -1735,31 +1842,39 @@ class TokenFile(object):
     def locked(self, timeout=LOCK_TIMEOUT):
         """Hold the exclusive lock; yields the LockedTokenFile that may write."""
         directory = os.path.dirname(self.path)
-        if not os.path.isdir(directory):
+        try:
+            dir_fd = _open_directory(directory)
+        except (FileNotFoundError, NotADirectoryError):
             raise TokenFileError("The credentials directory %s does not exist. Fix: run the provisioning "
                                  "playbook." % directory)
-        fd = self._open_lock()
-        handle = LockedTokenFile(self)
+        except OSError as exc:
+            raise _os_failure(exc, directory)
         try:
-            self._take(fd, timeout)
-            handle._remove_stale_temporary_files()
-            yield handle
+            fd = self._open_lock(dir_fd)
+            handle = LockedTokenFile(self, dir_fd)
+            try:
+                self._take(fd, timeout)
+                handle._remove_stale_temporary_files()
+                yield handle
+            finally:
+                handle._held = False
+                os.close(fd)  # closing the descriptor releases the lock
         finally:
-            handle._held = False
-            os.close(fd)  # closing the descriptor releases the lock
+            os.close(dir_fd)
 
-    def _open_lock(self):
-        """The lock file's descriptor: created here (O_EXCL, which never follows a link) or an
-        existing regular file of its own; as root, given the token file's owner."""
+    def _open_lock(self, dir_fd):
+        """The lock file's descriptor in the directory dir_fd: created there (O_EXCL, which never
+        follows a link) or an existing regular file of its own; as root, given the token file's owner."""
         try:
             try:
-                fd = os.open(self.lock_path, os.O_RDWR | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600)
+                fd = os.open(os.path.basename(self.lock_path), os.O_RDWR | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW,
+                             0o600, dir_fd=dir_fd)
             except FileExistsError:
-                fd = _open_planted_safe(self.lock_path, os.O_RDWR, TokenFileError, "lock file")
+                fd = _open_planted_safe(self.lock_path, os.O_RDWR, TokenFileError, "lock file", dir_fd)
         except OSError as exc:
             raise _os_failure(exc, self.lock_path)
         try:
-            owner = self.owner_for_new_files()
+            owner = self.owner_for_new_files(dir_fd)
             if owner and os.geteuid() == 0:
                 os.fchown(fd, *owner)
         except OSError as exc:
@@ -1784,48 +1899,63 @@ class TokenFile(object):
         except OSError as exc:
             raise _os_failure(exc, self.lock_path)
 
-    def owner_for_new_files(self):
-        """(uid, gid) for new files, or None to leave them to the process."""
+    def owner_for_new_files(self, dir_fd):
+        """(uid, gid) for new files in the credentials directory dir_fd, or None to leave them to the process."""
         # Only a regular file lends its owner: not a link planted in its place, nor what it points at.
         try:
-            status = os.lstat(self.path)
+            status = os.stat(os.path.basename(self.path), dir_fd=dir_fd, follow_symlinks=False)
         except FileNotFoundError:
             status = None
         if status is None or not stat.S_ISREG(status.st_mode):
-            status = os.stat(os.path.dirname(self.path))
-        if (status.st_uid, status.st_gid) == (os.geteuid(), os.getegid()):
-            return None
-        return status.st_uid, status.st_gid
+            status = os.fstat(dir_fd)
+        return _owner_unless_mine(status)
 
-    def agent_owner(self):
-        """(uid, gid) of the agent copy's directory, or None when that is this process's. The
-        refresher (root) writes into a directory the agent owns: a symlink there is refused, not
-        followed."""
+    @staticmethod
+    def agent_owner(dir_fd):
+        """(uid, gid) of the agent copy's directory dir_fd (agent_directory()), or None when that is this process's."""
+        return _owner_unless_mine(os.fstat(dir_fd))
+
+    @contextlib.contextmanager
+    def agent_directory(self):
+        """A descriptor of the agent copy's directory (_open_directory), or None when it does not
+        exist. The directory itself must not be a symbolic link: followed, a link could name the
+        refresher's own directory, whose token file the copy would replace."""
         directory = os.path.dirname(self.agent_path)
-        stat = os.lstat(directory)
-        if not S_ISDIR(stat.st_mode):
-            raise TokenFileError("%s is not a directory (a symlink?), so the agent's token file was not written. Fix: "
-                                 "make it the agent's credentials directory again (run provision.yml)." % directory)
-        if (stat.st_uid, stat.st_gid) == (os.geteuid(), os.getegid()):
-            return None
-        return stat.st_uid, stat.st_gid
+        try:
+            fd = _open_directory(directory, follow_last=False)
+        except FileNotFoundError:
+            fd = None
+        except OSError as exc:
+            if exc.errno in (errno.ELOOP, errno.ENOTDIR):
+                raise TokenFileError("%s is not a directory (a symlink?), so the agent's token file was not written. "
+                                     "Fix: make it the agent's credentials directory again (run provision.yml)."
+                                     % (exc.filename or directory))
+            raise _os_failure(exc, self.agent_path)
+        try:
+            yield fd
+        finally:
+            if fd is not None:
+                os.close(fd)
 
     def agent_copy_current(self, record):
         """Whether the agent's copy is record's (content, mode and owner); True when there is none to keep."""
         if not self.agent_path:
             return True
-        current = self.read_agent_copy()
-        if current is None or current.to_json() != record.for_agent(os.path.dirname(self.path)).to_json():
-            return False
-        stat = os.lstat(self.agent_path)
-        owner = self.agent_owner() or (os.geteuid(), os.getegid())
-        return stat.st_mode & 0o7777 == self.mode and (stat.st_uid, stat.st_gid) == owner
+        with self.agent_directory() as dir_fd:
+            if dir_fd is None:
+                return False
+            current = self.read_agent_copy(dir_fd)
+            if current is None or current.to_json() != record.for_agent(os.path.dirname(self.path)).to_json():
+                return False
+            status = os.stat(os.path.basename(self.agent_path), dir_fd=dir_fd, follow_symlinks=False)
+            owner = self.agent_owner(dir_fd) or (os.geteuid(), os.getegid())
+        return status.st_mode & 0o7777 == self.mode and (status.st_uid, status.st_gid) == owner
 
-    def read_agent_copy(self):
-        """The agent's copy as it is (None when missing or damaged: the next write replaces it)."""
+    def read_agent_copy(self, dir_fd):
+        """The agent's copy in its directory dir_fd as it is (None when missing or damaged: the next write replaces it)."""
         try:
-            return TokenRecord.from_json(_read_json_object(self.agent_path, TokenFileError, "token file"),
-                                         self.agent_path)
+            return TokenRecord.from_json(_read_json_object(self.agent_path, TokenFileError, "token file",
+                                                           dir_fd=dir_fd), self.agent_path)
         except TokenFileError:
             return None
 
@@ -1833,38 +1963,54 @@ class TokenFile(object):
         """Delete the lock file, once the token file is gone and the lock released: a process still
         waiting on the old lock then finds no tokens, which is the truth."""
         try:
-            os.unlink(self.lock_path)
+            dir_fd = _open_directory(os.path.dirname(self.lock_path))
+        except FileNotFoundError:
+            return
+        except OSError as exc:
+            raise _os_failure(exc, self.lock_path)
+        try:
+            os.unlink(os.path.basename(self.lock_path), dir_fd=dir_fd)
         except FileNotFoundError:
             pass
         except OSError as exc:
             raise _os_failure(exc, self.lock_path)
+        finally:
+            os.close(dir_fd)
+
+
+def _owner_unless_mine(status):
+    if (status.st_uid, status.st_gid) == (os.geteuid(), os.getegid()):
+        return None
+    return status.st_uid, status.st_gid
 
 
 class LockedTokenFile(object):
-    """The token file while this process holds its lock: the only way to write or remove it."""
+    """The token file while this process holds its lock: the only way to write or remove it.
+    dir_fd: the credentials directory's descriptor, which every read and write here goes through."""
 
-    def __init__(self, token_file):
+    def __init__(self, token_file, dir_fd):
         self.token_file = token_file
         self.path = token_file.path
+        self._dir_fd = dir_fd
         self._held = True
 
     def __repr__(self):
         return "LockedTokenFile(%r)" % self.path
 
     def read(self):
-        return self.token_file.read()
+        return self.token_file.read(self._dir_fd)
 
     def read_device_flow(self, discard_damaged=False):
-        return self.token_file.read_device_flow(discard_damaged)
+        return self.token_file.read_device_flow(discard_damaged, self._dir_fd)
 
     def write_device_flow(self, flow):
         self._require_held()
-        self._replace(self.token_file.device_flow_path, flow.to_json())
+        self._replace(self._dir_fd, self.token_file.device_flow_path, flow.to_json())
 
     def remove_device_flow(self):
         """Delete the pending flow; True when there was one."""
         self._require_held()
-        return self._remove(self.token_file.device_flow_path)
+        return self._remove(self._dir_fd, self.token_file.device_flow_path)
 
     def _require_held(self):
         if not self._held:
@@ -1873,29 +2019,31 @@ class LockedTokenFile(object):
     def _remove_stale_temporary_files(self):
         # Writers hold the lock, so a temporary file seen by the lock's new holder belongs to a
         # writer that was killed between creating it and renaming it.
-        directory = os.path.dirname(self.path)
         prefixes = tuple(_temporary_prefix(path) for path in (self.path, self.token_file.device_flow_path))
-        self._remove_temporary_files(directory, prefixes)
-        if self.token_file.agent_path and os.path.isdir(os.path.dirname(self.token_file.agent_path)):
-            self._remove_temporary_files(os.path.dirname(self.token_file.agent_path),
-                                         (_temporary_prefix(self.token_file.agent_path),))
+        self._remove_temporary_files(self._dir_fd, self.path, prefixes)
+        if self.token_file.agent_path:
+            with self.token_file.agent_directory() as dir_fd:
+                if dir_fd is not None:
+                    self._remove_temporary_files(dir_fd, self.token_file.agent_path,
+                                                 (_temporary_prefix(self.token_file.agent_path),))
 
     @staticmethod
-    def _remove_temporary_files(directory, prefixes):
+    def _remove_temporary_files(dir_fd, path, prefixes):
+        """Delete the temporary files of path (in the directory dir_fd) whose names start with one of prefixes."""
         try:
-            for name in os.listdir(directory):
+            for name in os.listdir(dir_fd):
                 if name.startswith(prefixes) and name.endswith(".tmp"):
                     try:
-                        os.unlink(os.path.join(directory, name))
+                        os.unlink(name, dir_fd=dir_fd)
                     except FileNotFoundError:
                         pass
         except OSError as exc:
-            raise _os_failure(exc, directory)
+            raise _os_failure(exc, path)
 
     def write(self, record):
         """Replace the token file with record atomically, then the agent's copy, if there is one."""
         self._require_held()
-        self._replace(self.path, record.to_json())
+        self._replace(self._dir_fd, self.path, record.to_json())
         if self.token_file.agent_path:
             self._write_agent_copy(record)
 
@@ -1909,20 +2057,25 @@ class LockedTokenFile(object):
         return True
 
     def _write_agent_copy(self, record):
-        self._replace(self.token_file.agent_path, record.for_agent(os.path.dirname(self.path)).to_json(),
-                      owner=self.token_file.agent_owner())
+        agent_path = self.token_file.agent_path
+        with self.token_file.agent_directory() as dir_fd:
+            if dir_fd is None:
+                raise TokenFileError("The agent's credentials directory %s does not exist, so the agent's token file "
+                                     "was not written. Fix: run the provisioning playbook (ansible-playbook "
+                                     "playbooks/provision.yml)." % os.path.dirname(agent_path))
+            self._replace(dir_fd, agent_path, record.for_agent(os.path.dirname(self.path)).to_json(),
+                          owner=self.token_file.agent_owner(dir_fd))
 
-    def _replace(self, path, value, owner=False):
-        """Replace a file with value as JSON atomically: a temporary file in the same directory, 0600
-        from the start, then the token file's mode and owner (or owner: (uid, gid), None for this
-        process's), fsync, rename, fsync of the directory."""
-        directory = os.path.dirname(path)
+    def _replace(self, dir_fd, path, value, owner=False):
+        """Replace path, a file of the directory dir_fd, with value as JSON atomically: a temporary
+        file in that directory, 0600 from the start, then the token file's mode and owner (or owner:
+        (uid, gid), None for this process's), fsync, rename, fsync of the directory."""
         content = (json.dumps(value, indent=2) + "\n").encode("utf-8")
-        temp_path = None
+        temp_name = None
         try:
             if owner is False:
-                owner = self.token_file.owner_for_new_files()
-            fd, temp_path = _create_temporary_file(directory, _temporary_prefix(path))
+                owner = self.token_file.owner_for_new_files(dir_fd)
+            fd, temp_name = _create_temporary_file(dir_fd, _temporary_prefix(path))
             try:
                 os.fchmod(fd, self.token_file.mode)
                 if owner and os.geteuid() == 0:
@@ -1931,15 +2084,15 @@ class LockedTokenFile(object):
                 os.fsync(fd)
             finally:
                 os.close(fd)
-            os.replace(temp_path, path)
-            temp_path = None
-            _fsync_directory(directory)
+            os.replace(temp_name, os.path.basename(path), src_dir_fd=dir_fd, dst_dir_fd=dir_fd)
+            temp_name = None
+            os.fsync(dir_fd)
         except OSError as exc:
             raise _os_failure(exc, path)
         finally:
-            if temp_path is not None:
+            if temp_name is not None:
                 try:
-                    os.unlink(temp_path)
+                    os.unlink(temp_name, dir_fd=dir_fd)
                 except OSError:
                     pass
 
@@ -1947,18 +2100,22 @@ class LockedTokenFile(object):
         """Delete the token file (and the agent's copy); True when there was one."""
         self._require_held()
         if self.token_file.agent_path:
-            self._remove(self.token_file.agent_path)
-        return self._remove(self.path)
+            with self.token_file.agent_directory() as dir_fd:
+                if dir_fd is not None:
+                    self._remove(dir_fd, self.token_file.agent_path)
+        return self._remove(self._dir_fd, self.path)
 
-    def _remove(self, path):
+    @staticmethod
+    def _remove(dir_fd, path):
+        """Delete path, a file of the directory dir_fd; True when there was one."""
         try:
-            os.unlink(path)
+            os.unlink(os.path.basename(path), dir_fd=dir_fd)
         except FileNotFoundError:
             return False
         except OSError as exc:
             raise _os_failure(exc, path)
         try:
-            _fsync_directory(os.path.dirname(path))
+            os.fsync(dir_fd)
         except OSError as exc:
             raise _os_failure(exc, path)
         return True
@@ -1990,29 +2147,22 @@ def _temporary_prefix(path):
     return "." + os.path.basename(path) + "."
 
 
-def _create_temporary_file(directory, prefix):
-    """(fd, path) of a new file that nobody else can have opened (O_EXCL), 0600 from the start."""
+def _create_temporary_file(dir_fd, prefix):
+    """(fd, name) of a new file in the directory dir_fd that nobody else can have opened (O_EXCL,
+    which never follows a link), 0600 from the start."""
     for _attempt in range(100):
-        path = os.path.join(directory, "%s%s.tmp" % (prefix, os.urandom(6).hex()))
+        name = "%s%s.tmp" % (prefix, os.urandom(6).hex())
         try:
-            return os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600), path
+            return os.open(name, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600, dir_fd=dir_fd), name
         except FileExistsError:
             continue
-    raise FileExistsError(errno.EEXIST, "no free temporary file name", directory)
+    raise FileExistsError(errno.EEXIST, "no free temporary file name")
 
 
 def _write_all(fd, content):
     view = memoryview(content)
     while view:
         view = view[os.write(fd, view):]
-
-
-def _fsync_directory(directory):
-    fd = os.open(directory, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
 
 
 def refresh_token_file(token_file, client, transport=None, min_ttl=DEFAULT_MIN_TTL, force=False,

@@ -172,6 +172,26 @@ def test_a_write_replaces_a_planted_token_file_link_without_following_it(token_f
     assert (os.stat(token_file.path).st_uid, os.stat(token_file.path).st_gid) == (1234, 1234)
 
 
+@pytest.mark.skipif(os.geteuid() != 0, reason="root alone refuses a token file with other hard links")
+def test_a_token_file_replaced_while_it_is_read_reads_whole(token_file, monkeypatch):
+    """A reader that opened the file just before a writer renamed a new one over it holds a file
+    with no link left: still a file of its own (the previous record), not a planted hard link."""
+    write(token_file, RECORD)
+    real_fstat = os.fstat
+    replaced_meanwhile = []
+
+    def fstat_after_a_writer(fd):
+        if not replaced_meanwhile:
+            replaced_meanwhile.append(fd)
+            monkeypatch.setattr(os, "fstat", real_fstat)
+            write(token_file, replaced(RECORD, access_token="1000.new.token"))
+        return real_fstat(fd)
+
+    monkeypatch.setattr(os, "fstat", fstat_after_a_writer)
+    assert token_file.read() == RECORD
+    assert replaced_meanwhile and token_file.read().access_token == "1000.new.token"
+
+
 def test_missing_file_reads_as_none(token_file):
     assert token_file.read() is None
     assert not token_file.exists()
@@ -353,3 +373,211 @@ def test_the_agents_copy_is_usable_only_while_fresh():
                "/var/lib/zoho-crm/node --agent-token-file /home/node/.openclaw/credentials/zoho-crm-tokens.json" in message
     with pytest.raises(oauth.RefresherStaleError, match="was refused by Zoho CRM"):
         copy.require_fresh_agent_copy(rejected_access_token=copy.access_token, now=expires - 3000)
+
+
+# ---- root in a directory the agent's user owns: one descriptor, no link it can swap in ------------
+
+AGENT_UID = 1234
+OTHER_UID = 4321
+as_root = pytest.mark.skipif(os.geteuid() != 0, reason="root writing into the agent's directories is what this guards")
+
+
+def _agent_tree(base, uid):
+    """base/.openclaw/credentials as an agent's host mode has them: the agent owns all three."""
+    credentials = base / ".openclaw" / "credentials"
+    credentials.mkdir(parents=True, mode=0o700)
+    for directory in (base, base / ".openclaw", credentials):
+        os.chown(directory, uid, uid)
+    return credentials
+
+
+def _snapshot(directory):
+    """Everything under directory: each entry's name, kind, owner, mode and bytes."""
+    seen = {}
+    for root, dirs, files in os.walk(str(directory)):
+        for name in dirs + files:
+            path = os.path.join(root, name)
+            status = os.lstat(path)
+            content = open(path, "rb").read() if stat.S_ISREG(status.st_mode) else None
+            seen[os.path.relpath(path, str(directory))] = (status.st_mode, status.st_uid, status.st_gid, content)
+    return seen
+
+
+def _swap_for_a_link(swapped, target):
+    """What the agent does mid-write: moves its directory aside and puts a link to target in its place."""
+    os.rename(str(swapped), str(swapped) + ".moved")
+    os.symlink(str(target), str(swapped))
+
+
+def _swap_at(monkeypatch, step, call, swap):
+    """Run swap when root reaches step (a function of the module) for the call-th time."""
+    real = getattr(oauth, step)
+    calls = []
+
+    def swapping(*args):
+        calls.append(args)
+        if len(calls) == call:
+            swap()
+        return real(*args)
+
+    monkeypatch.setattr(oauth, step, swapping)
+    return calls
+
+
+@pytest.fixture
+def victim(tmp_path):
+    """Another agent's credentials directory, holding its token file: what a swapped-in link points at."""
+    credentials = _agent_tree(tmp_path / "other", OTHER_UID)
+    (credentials / oauth.TOKENS_FILENAME).write_text('{"the other agent": "its tokens"}\n')
+    os.chown(str(credentials / oauth.TOKENS_FILENAME), OTHER_UID, OTHER_UID)
+    return credentials
+
+
+# Before the temporary file is created (the check is made, the directory opened), and after (before the rename).
+SWAP_STEPS = ["_create_temporary_file", "_write_all"]
+
+
+@as_root
+@pytest.mark.parametrize("step", SWAP_STEPS)
+@pytest.mark.parametrize("swapped", ["credentials", ".openclaw"])
+def test_a_directory_swapped_for_a_link_mid_write_never_redirects_the_token_file(tmp_path, victim, monkeypatch,
+                                                                               step, swapped):
+    """Host mode: the module under become writes the token file into the agent's credentials
+    directory. The agent swaps that directory, or ~/.openclaw, for a link to another agent's while
+    root writes: the file still lands in the directory root opened, nothing of the other's changes."""
+    credentials = _agent_tree(tmp_path / "agent", AGENT_UID)
+    token_file = oauth.TokenFile(str(credentials / oauth.TOKENS_FILENAME))
+    swapped_path = credentials if swapped == "credentials" else credentials.parent
+    before = _snapshot(tmp_path / "other")
+    calls = _swap_at(monkeypatch, step, 1, lambda: _swap_for_a_link(
+        swapped_path, victim if swapped == "credentials" else victim.parent))
+    write(token_file, RECORD)
+    monkeypatch.undo()
+    assert len(calls) == 1
+    assert _snapshot(tmp_path / "other") == before
+    opened = (tmp_path / "agent" / ".openclaw.moved" / "credentials" if swapped == ".openclaw"
+              else tmp_path / "agent" / ".openclaw" / "credentials.moved")
+    landed = opened / oauth.TOKENS_FILENAME
+    assert oauth.TokenFile(str(landed)).read() == RECORD
+    assert (os.stat(str(landed)).st_uid, os.stat(str(landed)).st_gid) == (AGENT_UID, AGENT_UID)
+    assert sorted(os.listdir(str(opened))) == [oauth.TOKENS_FILENAME, oauth.TOKENS_FILENAME + ".lock"]
+    with pytest.raises(oauth.TokenFileError) as refused:  # the next run meets the link and refuses it
+        write(token_file, RECORD)
+    assert "is a symbolic link in a directory uid %d can change, so it is never followed. Fix:" % AGENT_UID \
+        in str(refused.value)
+    assert _snapshot(tmp_path / "other") == before
+
+
+@as_root
+@pytest.mark.parametrize("step", SWAP_STEPS)
+def test_the_agents_directory_swapped_for_a_link_mid_write_never_redirects_its_copy(tmp_path, victim, monkeypatch,
+                                                                                  step):
+    """A separate refresher (root) writes the agent's copy into the agent's credentials directory;
+    the agent swaps it for a link to another agent's between root's check and the rename."""
+    credentials = _agent_tree(tmp_path / "agent", AGENT_UID)
+    (tmp_path / "refresher").mkdir(mode=0o700)
+    refresher_file = oauth.TokenFile(str(tmp_path / "refresher" / oauth.TOKENS_FILENAME),
+                                     agent_path=str(credentials / oauth.TOKENS_FILENAME))
+    before = _snapshot(tmp_path / "other")
+    # The refresher's own file is written first (call 1), the agent's copy second.
+    calls = _swap_at(monkeypatch, step, 2, lambda: _swap_for_a_link(credentials, victim))
+    write(refresher_file, RECORD)
+    monkeypatch.undo()
+    assert len(calls) == 2
+    assert _snapshot(tmp_path / "other") == before
+    opened = tmp_path / "agent" / ".openclaw" / "credentials.moved"
+    landed = opened / oauth.TOKENS_FILENAME
+    copy = oauth.TokenFile(str(landed)).read()
+    assert copy.access_token == RECORD.access_token and copy.refresh_token is None
+    assert (os.stat(str(landed)).st_uid, os.stat(str(landed)).st_gid) == (AGENT_UID, AGENT_UID)
+    assert os.listdir(str(opened)) == [oauth.TOKENS_FILENAME]
+    assert refresher_file.read() == RECORD
+    with pytest.raises(oauth.TokenFileError, match="is not a directory .* Fix:"):
+        write(refresher_file, RECORD)
+    assert _snapshot(tmp_path / "other") == before
+
+
+def _through_a_link(tmp_path, owner, mode=0o755):
+    """tmp_path/home/.openclaw, a link owned by owner's directory home (mode), to a real .openclaw elsewhere."""
+    real = _agent_tree(tmp_path / "elsewhere", AGENT_UID)
+    home = tmp_path / "home"
+    home.mkdir()
+    os.chown(str(home), owner, owner)
+    os.chmod(str(home), mode)
+    os.symlink(str(real.parent), str(home / ".openclaw"))
+    return home / ".openclaw" / "credentials", real
+
+
+@as_root
+@pytest.mark.parametrize("owner, mode, who", [
+    (AGENT_UID, 0o755, "uid %d" % AGENT_UID),
+    (0, 0o775, "other users"),  # root's, but its group may change it
+])
+@pytest.mark.parametrize("written", ["token file", "agent's copy"])
+def test_a_link_in_a_directory_another_user_can_change_is_refused(tmp_path, owner, mode, who, written):
+    credentials, real = _through_a_link(tmp_path, owner, mode)
+    if written == "token file":
+        token_file = oauth.TokenFile(str(credentials / oauth.TOKENS_FILENAME))
+    else:
+        (tmp_path / "refresher").mkdir(mode=0o700)
+        token_file = oauth.TokenFile(str(tmp_path / "refresher" / oauth.TOKENS_FILENAME),
+                                     agent_path=str(credentials / oauth.TOKENS_FILENAME))
+    before = _snapshot(real)
+    with pytest.raises(oauth.TokenFileError) as refused:
+        write(token_file, RECORD)
+    message = str(refused.value)
+    assert message == (
+        "%s is a symbolic link in a directory %s can change, so it is never followed. Fix: put the directory it "
+        "points to in its place (or name the real path in the role's settings) and run the provisioning playbook "
+        "(ansible-playbook playbooks/provision.yml)." % (tmp_path / "home" / ".openclaw", who))
+    assert _snapshot(real) == before
+
+
+@as_root
+@pytest.mark.parametrize("link", ["absolute", "relative"])
+def test_a_link_in_a_directory_only_root_can_change_is_followed(tmp_path, link):
+    """Like /home -> /usr/home: root's own links are followed, relative ones (with ..) as the kernel would."""
+    (tmp_path / "usr" / "home").mkdir(parents=True)
+    credentials = _agent_tree(tmp_path / "usr" / "home" / "node", AGENT_UID)
+    os.symlink(str(tmp_path / "usr" / "home") if link == "absolute" else "usr/../usr/home", str(tmp_path / "home"))
+    token_file = oauth.TokenFile(str(tmp_path / "home" / "node" / ".openclaw" / "credentials" / oauth.TOKENS_FILENAME))
+    write(token_file, RECORD)
+    assert token_file.read() == RECORD
+    landed = credentials / oauth.TOKENS_FILENAME
+    assert oauth.TokenFile(str(landed)).read() == RECORD
+    assert os.stat(str(landed)).st_uid == AGENT_UID
+    with token_file.locked() as locked:
+        assert locked.remove()
+    token_file.remove_lock()
+    assert os.listdir(str(credentials)) == []
+
+
+@as_root
+@pytest.mark.parametrize("link_owner, followed", [(0, True), (AGENT_UID, False)])
+def test_a_link_in_a_sticky_directory_is_followed_only_when_root_owns_it(tmp_path, link_owner, followed):
+    """A sticky, world-writable directory (like /tmp): only the link's owner can replace it."""
+    credentials = _agent_tree(tmp_path / "elsewhere", AGENT_UID)
+    shared = tmp_path / "shared"
+    shared.mkdir()
+    os.chmod(str(shared), 0o1777)
+    os.symlink(str(credentials), str(shared / "credentials"))
+    os.lchown(str(shared / "credentials"), link_owner, link_owner)
+    token_file = oauth.TokenFile(str(shared / "credentials" / oauth.TOKENS_FILENAME))
+    if followed:
+        write(token_file, RECORD)
+        assert oauth.TokenFile(str(credentials / oauth.TOKENS_FILENAME)).read() == RECORD
+    else:
+        with pytest.raises(oauth.TokenFileError, match="is a symbolic link in a directory other users can change"):
+            write(token_file, RECORD)
+        assert os.listdir(str(credentials)) == []
+
+
+def test_the_agents_copy_without_its_directory_names_the_fix(refresher_file):
+    os.rmdir(os.path.dirname(refresher_file.agent_path))
+    with pytest.raises(oauth.TokenFileError) as missing:
+        write(refresher_file, RECORD)
+    assert str(missing.value) == (
+        "The agent's credentials directory %s does not exist, so the agent's token file was not written. Fix: run "
+        "the provisioning playbook (ansible-playbook playbooks/provision.yml)." % os.path.dirname(refresher_file.agent_path))
+    with refresher_file.locked() as locked:
+        assert locked.remove()  # nothing of the agent's to remove: the refresher's file goes
