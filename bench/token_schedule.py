@@ -56,10 +56,16 @@ def cron_minutes(field):
 def role_cron_schedule():
     """(minutes of each hour, min_ttl seconds) of the refresh the role schedules by default."""
     defaults = yaml.safe_load((ROOT / "roles/zoho_crm/defaults/main.yml").read_text())
-    [cron_task] = yaml.safe_load((ROOT / "roles/zoho_crm/tasks/cron.yml").read_text())
-    job_min_ttl = re.search(r"--min-ttl[ =](\d+)", cron_task["ansible.builtin.cron"]["job"])
+    # The cron line is the agent's or the separate refresher's (vars/main.yml); both run the refresh
+    # tool, with the same --min-ttl (or none: the tool's default).
+    role_vars = yaml.safe_load((ROOT / "roles/zoho_crm/vars/main.yml").read_text())
+    jobs = [role_vars[name] for name in ("__zoho_crm_agent_cron_job", "__zoho_crm_refresher_cron_job")]
+    job_min_ttls = {tuple(re.findall(r"--min-ttl[ =](\d+)", job)) for job in jobs}
+    if len(job_min_ttls) != 1:
+        raise RuntimeError(f"the role's cron lines ask for different --min-ttl values: {sorted(job_min_ttls)}")
+    [job_min_ttl] = job_min_ttls
     if job_min_ttl:
-        min_ttl = int(job_min_ttl.group(1))
+        min_ttl = int(job_min_ttl[0])
     else:
         spec = importlib.util.spec_from_file_location("refresh_tool", TOOLS_DIR / "zoho-crm-refresh-token.py")
         refresh_tool = importlib.util.module_from_spec(spec)
