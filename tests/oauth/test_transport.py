@@ -6,6 +6,7 @@ import http.server
 import json
 import threading
 import time
+from urllib.parse import urlencode
 
 import pytest
 
@@ -198,6 +199,58 @@ def test_a_gzip_answer_is_decompressed():
         server.shutdown()
         server.server_close()
     assert answer.json_object() == {"data": [{"id": "1"}], "accept": "gzip"}
+
+
+class EchoPathHandler(http.server.BaseHTTPRequestHandler):
+    """Answers any request with the path and body it received, as JSON."""
+
+    def do_GET(self):
+        self.do_POST()
+
+    def do_POST(self):
+        sent = self.rfile.read(int(self.headers.get("Content-Length") or 0)).decode("ascii")
+        body = json.dumps({"path": self.path, "body": sent}).encode()
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, format, *args):
+        pass
+
+
+@pytest.fixture
+def echo_url():
+    server = http.server.HTTPServer(("127.0.0.1", 0), EchoPathHandler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield "http://127.0.0.1:%d" % server.server_address[1]
+    server.shutdown()
+    server.server_close()
+
+
+QUERIES = [{"fields": "Deal_Name,Stage,Owner", "per_page": 200, "page": 3},
+           {"word": "Müller & Söhne = 100% + more", "criteria": "(Stage:equals:Closed Won)"},
+           {"page_token": "a/b+c==", "empty": "", "bytes": b"\x00\xff,"}]
+
+
+@pytest.mark.parametrize("params", QUERIES)
+def test_a_query_string_is_urlencoded_exactly_each_time(echo_url, params):
+    # The quoting of query values is remembered (_quote_query_value): a remembered one must be the same.
+    transport = oauth.Transport()
+    for _call in range(2):
+        answer = transport.request("GET", echo_url + "/crm/v8/Deals?x=1", params=params)
+        assert answer.json_object()["path"] == "/crm/v8/Deals?x=1&" + urlencode(params)
+
+
+def test_a_form_is_never_remembered_with_the_query_values(echo_url):
+    # A form carries the client secret and tokens: none of it may stay in the quoting cache.
+    before = oauth._quote_query_value.cache_info().currsize
+    form = {"client_secret": "a-secret-%d" % time.monotonic_ns(), "refresh_token": "1000.a-refresh-token"}
+    answer = oauth.Transport().request("POST", echo_url + "/oauth/v2/token", form=form)
+    assert answer.json_object()["body"] == urlencode(form)
+    assert oauth._quote_query_value.cache_info().currsize == before
 
 
 # ---- proxies ---------------------------------------------------------------------------------
