@@ -670,9 +670,9 @@ class Transport(object):
 
 @functools.lru_cache(maxsize=256)
 def _quote_query_value(string, safe="", encoding=None, errors=None):
-    """quote_plus, remembered: the CRM calls of a process repeat the same names and fields lists
-    (200 characters, their commas quoted one by one), whose quoting cost more than the rest of the
-    client's own work on a call. Only for query strings, which never hold a secret."""
+    """quote_plus, remembered: the CRM calls of a process repeat the same fields lists (up to 200
+    characters, their commas quoted one by one), and quoting one anew took about 40 us of a 0.7 ms
+    get_deal on loopback (bench/overhead.py). Only for query strings, which never hold a secret."""
     return quote_plus(string, safe, encoding, errors)
 
 
