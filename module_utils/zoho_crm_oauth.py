@@ -23,7 +23,6 @@ No message, repr or exception text produced here contains a secret.
 
 import contextlib
 import errno
-import fcntl
 import functools
 import json
 import os
@@ -1892,6 +1891,7 @@ class TokenFile(object):
         return fd
 
     def _take(self, fd, timeout):
+        import fcntl  # here, not at the top: an agent call that finds its token valid never locks
         try:
             deadline = time.monotonic() + timeout
             while True:

@@ -203,6 +203,50 @@ def test_bad_arguments_exit_2_with_one_line_and_the_help_to_read(credentials):
     assert credentials.run(CLI, "deals", "frobnicate").stdout == ""  # the error object is for --json only
 
 
+# Every command with its options, and mistakes, for the parser made for argv alone.
+ARGV_SAMPLES = [
+    ["deals", "get", "123", "--json"], ["--json", "deals", "get", "123"], ["deals", "get", "--json", "123"],
+    ["deals", "get", "--", "123"], ["deals", "find", "oak", "--scan", "--limit", "3"], ["deals", "changed"],
+    ["deals", "changed", "--since", "24h", "--limit", "0", "--json"], ["deals", "pipeline", "--open", "--by-owner",
+    "--owner", "Maria"], ["deals", "list", "--stage", "Qualification", "--owner", "x"], ["deals", "search", "oak"],
+    ["deals", "search", "--criteria", "(Stage:equals:Qualification)"], ["contacts", "find", "jane"],
+    ["contacts", "changed", "--since", "7d"], ["contacts", "get", "9"], ["contacts", "list", "--limit", "2"],
+    ["contacts", "search", "--email", "a@b.example"], ["notes", "deal", "1"], ["notes", "contact", "2", "--json"],
+    ["context", "1"], ["doctor"], ["doctor", "--json"],
+    # mistakes: each is read as the whole parser reads it, error message included
+    [], ["--json"], ["deals"], ["deals", "frobnicate"], ["frobnicate"], ["deals", "get"], ["deals", "get", "1", "2"],
+    ["deals", "list", "--limit", "-1"], ["deals", "list", "--stage"], ["contacts", "list", "--stage", "x"],
+    ["contacts", "pipeline"], ["deals", "find"], ["notes", "deal"], ["notes", "lead", "1"], ["context"],
+    ["doctor", "extra"], ["deals", "--json", "get", "1"],
+]
+
+
+@pytest.mark.parametrize("argv", ARGV_SAMPLES, ids=" ".join)
+def test_the_parser_made_for_a_command_reads_it_as_the_whole_parser_does(argv):
+    import zoho_crm_cli
+
+    def read(parser):
+        try:
+            return vars(parser.parse_args(argv))
+        except oauth.BadArgumentError as exc:
+            return str(exc)
+
+    assert read(zoho_crm_cli.build_parser(argv)) == read(zoho_crm_cli.build_parser())
+
+
+def test_an_agent_call_makes_only_its_commands_parsers():
+    # Every agent call is a new process: the parsers of the other commands are time it never uses.
+    import zoho_crm_cli
+
+    def commands(parser):
+        return set(parser._subparsers._group_actions[0].choices)
+
+    assert commands(zoho_crm_cli.build_parser(["deals", "get", "1", "--json"])) == {"deals"}
+    assert commands(zoho_crm_cli.build_parser(["context", "1"])) == {"context"}
+    assert commands(zoho_crm_cli.build_parser(["deals", "--help"])) == set(zoho_crm_cli.COMMANDS)
+    assert commands(zoho_crm_cli.build_parser(["deals"])) == set(zoho_crm_cli.COMMANDS)
+
+
 def test_help_lists_commands_and_exit_statuses(credentials):
     text = credentials.run(CLI, "--help").stdout
     for expected in ("deals find NAME", "deals changed [--since 7d]", "deals pipeline [--open]", "deals get ID",

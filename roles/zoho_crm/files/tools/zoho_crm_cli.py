@@ -68,55 +68,92 @@ def limit_option(default):
     return options
 
 
-def build_parser():
+# Each command's actions, in the order its help lists them.
+COMMANDS = {"deals": ("find", "changed", "pipeline", "get", "list", "search"),
+            "contacts": ("find", "changed", "get", "list", "search"),
+            "notes": ("deal", "contact"), "context": (), "doctor": ()}
+
+
+def command_named(argv):
+    """(command, action) that argv names (action None for a command without any), or None when it
+    names none, or asks for help."""
+    if argv is None or "-h" in argv or "--help" in argv:
+        return None
+    # Up to the action only flags are allowed (--json), so its first two words are these two.
+    words = [word for word in argv if not word.startswith("-")][:2]
+    if not words or words[0] not in COMMANDS:
+        return None
+    if not COMMANDS[words[0]]:
+        return words[0], None
+    return (words[0], words[1]) if words[1:] and words[1] in COMMANDS[words[0]] else None
+
+
+def build_parser(argv=None):
+    """The parser of zoho-crm.py. For argv that names a command, only that command's parsers are
+    made: all of them are some twenty argparse parsers, about 7 ms of each agent call (a process
+    each); help and mistakes (an unknown command, a missing action) get them all."""
+    wanted = command_named(argv)
+
+    def wants(command, action=None):
+        return wanted is None or wanted[0] == command and (action is None or wanted[1] == action)
+
     parser = tools.argument_parser(prog="zoho-crm.py", description="Read Zoho CRM (read-only).", epilog=EPILOG,
                                    formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--json", action="store_true", help="print JSON (for agents)")
     # Also accepted after the command; SUPPRESS keeps a subcommand from resetting a leading --json.
     json_after = tools.argument_parser(add_help=False)
     json_after.add_argument("--json", action="store_true", default=argparse.SUPPRESS, help="print JSON")
-    listing, finding = limit_option(DEFAULT_LIMIT), limit_option(DEFAULT_FIND_LIMIT)
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
     commands.required = True
 
     for noun in ("deals", "contacts"):
-        actions = "find, changed, pipeline, get, list, search" if noun == "deals" else \
-            "find, changed, get, list, search"
-        group = commands.add_parser(noun, help="%s: %s" % (noun, actions)).add_subparsers(dest="action",
-                                                                                           metavar="ACTION")
+        if not wants(noun):
+            continue
+        group = commands.add_parser(noun, help="%s: %s" % (noun, ", ".join(COMMANDS[noun]))).add_subparsers(
+            dest="action", metavar="ACTION")
         group.required = True
-        finder = group.add_parser("find", parents=[json_after, finding],
-                                  help="%s whose name contains NAME, in any case" % noun)
-        finder.add_argument("name", help="part of the name")
-        finder.add_argument("--scan", action="store_true",
-                            help="read the records even when Zoho's search is granted (its index may lag an edit)")
-        changed = group.add_parser("changed", parents=[json_after, listing], help="%s modified since a time" % noun)
-        changed.add_argument("--since", default=DEFAULT_SINCE,
-                             help="90m, 24h, 7d, 2w ago, a date (local midnight) or an ISO date-time "
-                                  "(default %s)" % DEFAULT_SINCE)
-        if noun == "deals":
+        if wants(noun, "find"):
+            finder = group.add_parser("find", parents=[json_after, limit_option(DEFAULT_FIND_LIMIT)],
+                                      help="%s whose name contains NAME, in any case" % noun)
+            finder.add_argument("name", help="part of the name")
+            finder.add_argument("--scan", action="store_true",
+                                help="read the records even when Zoho's search is granted (its index may lag an edit)")
+        if wants(noun, "changed"):
+            changed = group.add_parser("changed", parents=[json_after, limit_option(DEFAULT_LIMIT)],
+                                       help="%s modified since a time" % noun)
+            changed.add_argument("--since", default=DEFAULT_SINCE,
+                                 help="90m, 24h, 7d, 2w ago, a date (local midnight) or an ISO date-time "
+                                      "(default %s)" % DEFAULT_SINCE)
+        if noun == "deals" and wants(noun, "pipeline"):
             pipeline = group.add_parser("pipeline", parents=[json_after],
                                         help="per stage: deals, sum of Amount, closing dates")
             pipeline.add_argument("--open", action="store_true", help="leave out the Closed ... stages")
             pipeline.add_argument("--by-owner", action="store_true", help="also per owner within each stage")
             pipeline.add_argument("--owner", help="only this owner's deals (name, email or user id)")
-        group.add_parser("get", parents=[json_after]).add_argument("id")
-        lister = group.add_parser("list", parents=[json_after, listing])
-        if noun == "deals":
-            lister.add_argument("--stage", help="only this stage (exact, any case)")
-        lister.add_argument("--owner", help="only this owner (name, email or user id)")
-        searcher = group.add_parser("search", parents=[json_after, listing])
-        searcher.add_argument("text", nargs="?", help="word to search for (2 characters or more)")
-        searcher.add_argument("--criteria", help="Zoho criteria, e.g. '(Stage:equals:Qualification)'")
-        if noun == "contacts":
-            searcher.add_argument("--email", help="search every email field")
-    notes = commands.add_parser("notes", help="notes of a deal or a contact").add_subparsers(dest="action",
-                                                                                             metavar="PARENT")
-    notes.required = True
-    for parent in ("deal", "contact"):
-        notes.add_parser(parent, parents=[json_after]).add_argument("id")
-    commands.add_parser("context", parents=[json_after], help="deal, contact and notes").add_argument("id")
-    commands.add_parser("doctor", parents=[json_after], help="check each granted scope with one real read")
+        if wants(noun, "get"):
+            group.add_parser("get", parents=[json_after]).add_argument("id")
+        if wants(noun, "list"):
+            lister = group.add_parser("list", parents=[json_after, limit_option(DEFAULT_LIMIT)])
+            if noun == "deals":
+                lister.add_argument("--stage", help="only this stage (exact, any case)")
+            lister.add_argument("--owner", help="only this owner (name, email or user id)")
+        if wants(noun, "search"):
+            searcher = group.add_parser("search", parents=[json_after, limit_option(DEFAULT_LIMIT)])
+            searcher.add_argument("text", nargs="?", help="word to search for (2 characters or more)")
+            searcher.add_argument("--criteria", help="Zoho criteria, e.g. '(Stage:equals:Qualification)'")
+            if noun == "contacts":
+                searcher.add_argument("--email", help="search every email field")
+    if wants("notes"):
+        notes = commands.add_parser("notes", help="notes of a deal or a contact").add_subparsers(dest="action",
+                                                                                                 metavar="PARENT")
+        notes.required = True
+        for parent in COMMANDS["notes"]:
+            if wants("notes", parent):
+                notes.add_parser(parent, parents=[json_after]).add_argument("id")
+    if wants("context"):
+        commands.add_parser("context", parents=[json_after], help="deal, contact and notes").add_argument("id")
+    if wants("doctor"):
+        commands.add_parser("doctor", parents=[json_after], help="check each granted scope with one real read")
     return parser
 
 
@@ -336,7 +373,7 @@ def main(argv=None):
     made = []
 
     def answer(argv):
-        args = build_parser().parse_args(argv)
+        args = build_parser(argv).parse_args(argv)
         crm = ZohoCRMClient()
         made.append(crm)
         result, show, status = run(args, crm)
